@@ -1,0 +1,126 @@
+/**
+ * The Bun shim: translates the Deno-shaped symbol table to `bun:ffi`, resolves symbols
+ * with libc's own `dlsym` so that a missing one is `null` (Bun's `dlopen` has no optional
+ * symbols), and watches the wait engine's doorbell pipe with `Bun.file(fd).stream()`
+ * (measured ≈ 4 µs per wake here).
+ *
+ * @module
+ */
+import {
+  CString,
+  dlopen,
+  type FFIFunction,
+  FFIType,
+  linkSymbols,
+  type Pointer,
+  ptr,
+  toArrayBuffer,
+} from "bun:ffi";
+import type { Doorbell, Runtime } from "./runtime.ts";
+import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
+
+const types: Record<NativeType, FFIType> = {
+  void: FFIType.void,
+  i32: FFIType.i32,
+  u32: FFIType.u32,
+  i64: FFIType.i64,
+  u64: FFIType.u64,
+  isize: FFIType.i64,
+  usize: FFIType.u64,
+  buffer: FFIType.ptr,
+};
+
+const RTLD_NOW = 2;
+const loaders = new Map<
+  string,
+  { dlopen: (p: Uint8Array, f: number) => unknown; dlsym: (h: unknown, n: Uint8Array) => unknown }
+>();
+const encoder = new TextEncoder();
+const cString = (text: string) => encoder.encode(text + "\0");
+
+function loader(path: string): DlFunctions {
+  // dlopen/dlsym live in libc since glibc 2.34, in libdl before.
+  for (const candidate of [path, "libdl.so.2"]) {
+    const cached = loaders.get(candidate);
+    if (cached) return cached;
+    try {
+      const lib = dlopen(candidate, {
+        dlopen: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.ptr },
+        dlsym: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.ptr },
+      });
+      const found = lib.symbols as unknown as DlFunctions;
+      loaders.set(candidate, found);
+      return found;
+    } catch {
+      // try the next place dlopen may live
+    }
+  }
+  throw new Error(`cannot find dlopen/dlsym in ${path} or libdl.so.2`);
+}
+
+const bun: Runtime = {
+  name: "bun",
+  open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
+    const { dlopen: open, dlsym } = loader(path);
+    const handle = open(cString(path), RTLD_NOW);
+    if (!handle) throw new Error(`dlopen failed for ${path}`);
+    const defs: Record<string, FFIFunction> = {};
+    for (const [name, def] of Object.entries(symbols)) {
+      const address = dlsym(handle, cString(name));
+      if (!address) continue;
+      defs[name] = {
+        args: def.parameters.map((t) => types[t]),
+        returns: types[def.result],
+        ptr: address,
+      };
+    }
+    const linked = linkSymbols(defs).symbols as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const name of Object.keys(symbols)) out[name] = linked[name] ?? null;
+    return out as Functions<S>;
+  },
+  addressOf(view) {
+    return ptr(view as Uint8Array);
+  },
+  memory(address, length) {
+    return toArrayBuffer(Number(address) as Pointer, 0, length);
+  },
+  cstring(address) {
+    return address === 0n ? "" : new CString(Number(address) as Pointer).toString();
+  },
+  watchDoorbell(fd: number, onRing: () => void): Doorbell {
+    // A pending stream read keeps Bun's event loop alive and only cancel() lets go of it.
+    // Re-creating a stream costs ≈ 30 µs, so an idle doorbell is let go of one macrotask
+    // later, and only if nothing started waiting again in between.
+    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    let wanted = false;
+    const pump = async (r: ReadableStreamDefaultReader<Uint8Array>) => {
+      while (true) {
+        const { done } = await r.read();
+        if (done || reader !== r) return;
+        onRing();
+      }
+    };
+    return {
+      ref() {
+        wanted = true;
+        if (reader) return;
+        const r = Bun.file(fd).stream().getReader();
+        reader = r;
+        void pump(r).catch(() => {});
+        onRing(); // anything that completed while no stream was reading
+      },
+      unref() {
+        wanted = false;
+        setTimeout(() => {
+          if (wanted || !reader) return;
+          const r = reader;
+          reader = null;
+          void r.cancel().catch(() => {});
+        }, 0);
+      },
+    };
+  },
+};
+
+export default bun;

@@ -1,0 +1,80 @@
+/**
+ * Constants of the C library and the kernel, per OS and CPU. Linux values come from the
+ * kernel's uapi headers and are checked against a C program by `tests/ffi_layout_test.ts`.
+ *
+ * @module
+ */
+import { arch, platform } from "node:process";
+
+/** Linux values that are the same on every CPU sysipc supports. */
+const linux = {
+  O_RDONLY: 0,
+  O_WRONLY: 1,
+  O_RDWR: 2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  O_NOCTTY: 0o400,
+  O_TRUNC: 0o1000,
+  O_APPEND: 0o2000,
+  O_NONBLOCK: 0o4000,
+  O_CLOEXEC: 0o2000000,
+  O_DIRECT: 0o40000, // x86_64; see the aarch64 override
+  AT_FDCWD: -100,
+  AT_EMPTY_PATH: 0x1000,
+  F_DUPFD_CLOEXEC: 1030,
+  F_GETFD: 1,
+  F_SETFD: 2,
+  F_GETFL: 3,
+  F_SETFL: 4,
+  FD_CLOEXEC: 1,
+  F_SETPIPE_SZ: 1031,
+  F_GETPIPE_SZ: 1032,
+  RWF_NOWAIT: 0x8,
+  POLLIN: 0x1,
+  POLLPRI: 0x2,
+  POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  S_IFMT: 0o170000,
+  S_IFIFO: 0o10000,
+  S_IFREG: 0o100000,
+  S_IFDIR: 0o40000,
+  STATX_TYPE: 0x1,
+  STATX_MODE: 0x2,
+  AT_STATX_SYNC_AS_STAT: 0,
+  PROT_READ: 1,
+  PROT_WRITE: 2,
+  MAP_SHARED: 1,
+  MAP_POPULATE: 0x8000,
+  P_PIDFD: 3,
+  WEXITED: 4,
+  CLD_EXITED: 1,
+  CLD_KILLED: 2,
+  CLD_DUMPED: 3,
+  POSIX_SPAWN_SETSIGDEF: 0x04,
+  POSIX_SPAWN_SETSIGMASK: 0x08,
+  SYS_io_uring_setup: 425,
+  SYS_io_uring_enter: 426,
+  SYS_io_uring_register: 427,
+  SYS_pidfd_send_signal: 424,
+  SYS_pidfd_open: 434,
+  SIGRTMIN: 34,
+  SIGRTMAX: 64,
+  PIPE_BUF: 4096,
+};
+
+const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };
+
+/** The constants of the platform sysipc runs on. */
+export type Constants = typeof linux;
+
+function pick(): Constants {
+  if (platform !== "linux") {
+    throw new Error(`sysipc supports Linux only for now (this is ${platform})`);
+  }
+  return arch === "arm64" ? { ...linux, ...linuxAarch64 } : linux;
+}
+
+/** The constants for this OS and CPU. */
+export const C: Constants = pick();

@@ -1,0 +1,119 @@
+/**
+ * `IpcError`, the one error type for failed system calls, and the helpers every call site
+ * uses to turn a failing return value into one.
+ *
+ * @module
+ */
+
+/** errno names on Linux, by number (the kernel's asm-generic/errno*.h). */
+const LINUX_ERRNO_NAMES: readonly string[] = (() => {
+  const names: string[] = [];
+  const list =
+    "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL EHWPOISON"
+      .split(" ");
+  list.forEach((name, i) => names[i + 1] = name === "-" ? "" : name);
+  return names;
+})();
+
+const LINUX_ERRNO_NUMBERS: ReadonlyMap<string, number> = new Map(
+  LINUX_ERRNO_NAMES.flatMap((name, n) => (name ? [[name, n] as [string, number]] : [])),
+);
+
+/** The symbolic name of an errno value (`11` → `"EAGAIN"`); `"E<n>"` when unknown. */
+export function errnoName(errno: number): string {
+  return LINUX_ERRNO_NAMES[errno] || `E${errno}`;
+}
+
+/** The errno value of a symbolic name (`"EAGAIN"` → `11`). */
+export function errnoNumber(code: string): number {
+  const n = LINUX_ERRNO_NUMBERS.get(code);
+  if (n === undefined) throw new TypeError(`Unknown errno name: ${code}`);
+  return n;
+}
+
+let describe: (errno: number) => string = (errno) => `errno ${errno}`;
+
+/** Installs the errno → text function (libc's `strerror`, once libc is open). */
+export function setErrnoDescriber(fn: (errno: number) => string): void {
+  describe = fn;
+}
+
+/** What an {@linkcode IpcError} is built from. */
+export interface IpcErrorInit {
+  /** The errno value. */
+  errno: number;
+  /** The C function or system call that failed. */
+  syscall: string;
+  /** The path or name the call was about. */
+  path?: string;
+  /** Replaces the C library's description of the errno in the message. */
+  detail?: string;
+}
+
+/**
+ * A failed C library call, with Node-style fields.
+ *
+ * @example Telling errors apart
+ * ```ts
+ * import { IpcError } from "@sysipc/sysipc";
+ * try {
+ *   throw new IpcError({ errno: 2, syscall: "open", path: "/nope" });
+ * } catch (e) {
+ *   if (e instanceof IpcError && e.code === "ENOENT") console.log(e.message);
+ * }
+ * ```
+ */
+export class IpcError extends Error {
+  /** The errno name, such as `"EAGAIN"`. */
+  readonly code: string;
+  /** The errno value. */
+  readonly errno: number;
+  /** The C function or system call that failed. */
+  readonly syscall: string;
+  /** The path or name the call was about, if any. */
+  readonly path?: string;
+
+  /**
+   * Builds the error; the message reads like `EEXIST: File exists, shm_open '/jobs'`.
+   *
+   * @param init The errno, the failed call, and optionally the path and a detail.
+   */
+  constructor(init: IpcErrorInit) {
+    const code = errnoName(init.errno);
+    const text = init.detail ?? describe(init.errno);
+    super(`${code}: ${text}, ${init.syscall}${init.path === undefined ? "" : ` '${init.path}'`}`);
+    this.name = "IpcError";
+    this.code = code;
+    this.errno = init.errno;
+    this.syscall = init.syscall;
+    if (init.path !== undefined) this.path = init.path;
+  }
+
+  /**
+   * The error a closed handle gives: code `EBADF`.
+   *
+   * @param what What was used, such as `"PipeReader"`.
+   * @param syscall The operation that was attempted.
+   * @returns The error to throw.
+   */
+  static closed(what: string, syscall: string): IpcError {
+    return new IpcError({
+      errno: errnoNumber("EBADF"),
+      syscall,
+      detail: `${what} is closed`,
+    });
+  }
+
+  /**
+   * An error for a named errno, made by sysipc rather than returned by a call.
+   *
+   * @param code The errno name, such as `"ETIMEDOUT"`.
+   * @param syscall The operation.
+   * @param path The path or name, if any.
+   * @param detail Text to use instead of the C library's description.
+   * @returns The error.
+   */
+  static of(code: string, syscall: string, path?: string, detail?: string): IpcError {
+    return new IpcError({ errno: errnoNumber(code), syscall, path, detail });
+  }
+}

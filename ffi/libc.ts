@@ -1,0 +1,158 @@
+/**
+ * Opens the C library once, binds the symbol table, and gives every call site the same
+ * error path: `check(libc.f(...), "f", path)` throws an {@linkcode IpcError} built from
+ * errno read immediately after the call.
+ *
+ * @module
+ */
+import { arch } from "node:process";
+import { IpcError, setErrnoDescriber } from "./errors.ts";
+import { runtime } from "./runtime.ts";
+import { type Functions, type Symbols, symbols } from "./symbols.ts";
+
+/** Libraries tried for the C library, in order; the first that opens is libc. */
+export const LIBC_CANDIDATES: readonly string[] = [
+  "libc.so.6", // glibc
+  `libc.musl-${arch === "arm64" ? "aarch64" : "x86_64"}.so.1`, // musl
+];
+/** Where an older glibc (< 2.34) keeps the POSIX real-time functions. */
+export const LIBRT = "librt.so.1";
+
+function load(): { functions: Functions<Symbols>; path: string } {
+  const failures: string[] = [];
+  for (const path of LIBC_CANDIDATES) {
+    let functions: Functions<Symbols>;
+    try {
+      functions = runtime.open(path, symbols);
+    } catch (e) {
+      if (e instanceof Error && /--allow-ffi/.test(e.message)) throw e;
+      failures.push(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    const missing = () =>
+      (Object.keys(symbols) as (keyof Symbols)[]).filter((name) =>
+        functions[name] === null && !("optional" in symbols[name])
+      );
+    if (missing().length > 0) {
+      try {
+        const rt = runtime.open(LIBRT, symbols) as Record<string, unknown>;
+        const merged = functions as Record<string, unknown>;
+        for (const name of missing()) merged[name] = rt[name];
+      } catch (e) {
+        failures.push(`${LIBRT}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const still = missing();
+    if (still.length > 0) {
+      throw new Error(
+        `sysipc: the C library lacks ${still.join(", ")} (tried ${path} and ${LIBRT})`,
+      );
+    }
+    return { functions, path };
+  }
+  throw new Error(`sysipc: cannot open the C library; tried:\n  ${failures.join("\n  ")}`);
+}
+
+const loaded = load();
+
+/** The C library's functions, typed from the symbol table. */
+export const libc: Functions<Symbols> = loaded.functions;
+/** The path of the C library that was opened. */
+export const libcPath: string = loaded.path;
+
+// errno lives at a fixed address for this thread: read it through a typed array, with no
+// FFI call, right after the failing call.
+const errnoCell = new Int32Array(runtime.memory(libc.__errno_location(), 4));
+
+/** errno, as the last C call on this thread left it. */
+export function errno(): number {
+  return errnoCell[0];
+}
+
+setErrnoDescriber((n) => runtime.cstring(libc.strerror(n)));
+
+/** The EINTR errno value. */
+export const EINTR = 4;
+/** The EAGAIN errno value. */
+export const EAGAIN = 11;
+
+/**
+ * Throws an {@linkcode IpcError} when a C call returned -1; returns the result otherwise.
+ *
+ * @param result What the call returned.
+ * @param syscall The call's name, for the error.
+ * @param path The path or name the call was about, if any.
+ * @returns `result`.
+ */
+export function check(result: number, syscall: string, path?: string): number {
+  if (result === -1) throw new IpcError({ errno: errno(), syscall, path });
+  return result;
+}
+
+/**
+ * For calls that return an error number instead of setting errno (`posix_spawn`, …).
+ *
+ * @param code What the call returned: 0 or an errno value.
+ * @param syscall The call's name, for the error.
+ * @param path The path or name the call was about, if any.
+ */
+export function checkCode(code: number, syscall: string, path?: string): void {
+  if (code !== 0) throw new IpcError({ errno: code, syscall, path });
+}
+
+/**
+ * Runs a C call again while it fails with EINTR, as C callers do; then as {@linkcode check}.
+ *
+ * @param call The call.
+ * @param syscall The call's name, for the error.
+ * @param path The path or name, if any.
+ * @returns The call's result.
+ */
+export function checkRetry(call: () => number, syscall: string, path?: string): number {
+  while (true) {
+    const result = call();
+    if (result !== -1) return result;
+    const e = errno();
+    if (e !== EINTR) throw new IpcError({ errno: e, syscall, path });
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A path or name as a NUL-terminated C string.
+ *
+ * @param text The path.
+ * @param what The argument's name, for the error.
+ * @returns The encoded bytes, NUL included.
+ * @throws {TypeError} When `text` is not a non-empty string or contains a NUL byte.
+ */
+export function cString(text: unknown, what: string): Uint8Array<ArrayBuffer> {
+  if (typeof text !== "string") {
+    throw new TypeError(`${what} must be a string, got ${describeValue(text)}`);
+  }
+  if (text.length === 0) throw new TypeError(`${what} must not be empty`);
+  if (text.includes("\0")) {
+    throw new TypeError(`${what} must not contain NUL bytes: ${JSON.stringify(text)}`);
+  }
+  // Allocated larger than V8 keeps inside its heap, so the address stays put while the
+  // kernel may read it asynchronously.
+  const bytes = new Uint8Array(Math.max(128, encoder.encode(text).length + 1));
+  encoder.encodeInto(text, bytes);
+  return bytes;
+}
+
+/**
+ * A short description of a value for error messages.
+ *
+ * @param value Any value.
+ * @returns Text such as `number -1` or `object`.
+ */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return `string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+    return `${typeof value} ${String(value)}`;
+  }
+  return typeof value;
+}

@@ -1,0 +1,36 @@
+/**
+ * The raw, unsafe layer: the C library's functions as sysipc binds them, errno, the
+ * constants and struct layouts, and the wait engine. Calling these with wrong arguments
+ * can crash the process; the other modules cannot.
+ *
+ * @example Calling libc directly
+ * ```ts
+ * import { check, libc } from "@sysipc/sysipc/ffi";
+ * const pid = check(libc.getpid(), "getpid");
+ * console.log(pid);
+ * ```
+ *
+ * @module
+ */
+export { C, type Constants } from "./constants.ts";
+export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
+export {
+  check,
+  checkCode,
+  checkRetry,
+  errno,
+  libc,
+  LIBC_CANDIDATES,
+  libcPath,
+  LIBRT,
+} from "./libc.ts";
+export { type Doorbell, type Runtime, runtime } from "./runtime.ts";
+export { type Layout, layouts } from "./structs.ts";
+export {
+  type Functions,
+  type NativeType,
+  type SymbolDef,
+  type Symbols,
+  symbols,
+} from "./symbols.ts";
+export { engineFds, type EngineKind, setWaitEngine, waitEngine, type WaitOptions } from "./wait.ts";

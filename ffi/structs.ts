@@ -1,0 +1,133 @@
+/**
+ * C struct layouts, each described once: the size and the byte offset of every field
+ * sysipc touches. `tests/ffi_layout_test.ts` compiles a C program that prints `sizeof` and
+ * `offsetof` for each of them and compares.
+ *
+ * @module
+ */
+
+/** A C struct: its name in C, the headers that declare it, its size and field offsets. */
+export interface Layout<F extends string = string> {
+  /** The C type, such as `"struct timespec"`. */
+  readonly type: string;
+  /** Headers to include to see it. */
+  readonly headers: readonly string[];
+  /** `sizeof`. */
+  readonly size: number;
+  /** `offsetof` of each field, by its C member name. */
+  readonly offsets: Readonly<Record<F, number>>;
+}
+
+function layout<F extends string>(
+  type: string,
+  headers: string[],
+  size: number,
+  offsets: Record<F, number>,
+): Layout<F> {
+  return { type, headers, size, offsets };
+}
+
+/** `struct timespec` (time.h). */
+export const timespec = layout("struct timespec", ["time.h"], 16, { tv_sec: 0, tv_nsec: 8 });
+
+/** `struct iovec` (sys/uio.h). */
+export const iovec = layout("struct iovec", ["sys/uio.h"], 16, { iov_base: 0, iov_len: 8 });
+
+/** `struct pollfd` (poll.h). */
+export const pollfd = layout("struct pollfd", ["poll.h"], 8, { fd: 0, events: 4, revents: 6 });
+
+/** `struct statx` (sys/stat.h), the part sysipc reads. */
+export const statx = layout("struct statx", ["sys/stat.h"], 256, {
+  stx_mask: 0,
+  stx_uid: 20,
+  stx_gid: 24,
+  stx_mode: 28,
+  stx_size: 40,
+});
+
+/** `siginfo_t` (signal.h), as `waitid` fills it. */
+export const siginfo = layout("siginfo_t", ["signal.h"], 128, {
+  si_signo: 0,
+  si_errno: 4,
+  si_code: 8,
+  si_pid: 16,
+  si_uid: 20,
+  si_status: 24,
+});
+
+/** glibc's `sigset_t` (signal.h): 1024 bits. */
+export const sigset = layout("sigset_t", ["signal.h"], 128, {});
+
+/** glibc's `posix_spawn_file_actions_t` (spawn.h), opaque. */
+export const spawnFileActions = layout("posix_spawn_file_actions_t", ["spawn.h"], 80, {});
+
+/** glibc's `posix_spawnattr_t` (spawn.h), opaque. */
+export const spawnAttr = layout("posix_spawnattr_t", ["spawn.h"], 336, {});
+
+/** `struct io_uring_params` (linux/io_uring.h). */
+export const uringParams = layout("struct io_uring_params", ["linux/io_uring.h"], 120, {
+  sq_entries: 0,
+  cq_entries: 4,
+  flags: 8,
+  features: 20,
+  sq_off: 40,
+  cq_off: 80,
+});
+
+/** `struct io_sqring_offsets` (linux/io_uring.h). */
+export const sqringOffsets = layout("struct io_sqring_offsets", ["linux/io_uring.h"], 40, {
+  head: 0,
+  tail: 4,
+  ring_mask: 8,
+  ring_entries: 12,
+  flags: 16,
+  dropped: 20,
+  array: 24,
+});
+
+/** `struct io_cqring_offsets` (linux/io_uring.h). */
+export const cqringOffsets = layout("struct io_cqring_offsets", ["linux/io_uring.h"], 40, {
+  head: 0,
+  tail: 4,
+  ring_mask: 8,
+  ring_entries: 12,
+  overflow: 16,
+  cqes: 20,
+});
+
+/** `struct io_uring_sqe` (linux/io_uring.h). */
+export const uringSqe = layout("struct io_uring_sqe", ["linux/io_uring.h"], 64, {
+  opcode: 0,
+  flags: 1,
+  fd: 4,
+  off: 8,
+  addr: 16,
+  len: 24,
+  poll32_events: 28,
+  open_flags: 28,
+  user_data: 32,
+});
+
+/** `struct io_uring_cqe` (linux/io_uring.h). */
+export const uringCqe = layout("struct io_uring_cqe", ["linux/io_uring.h"], 16, {
+  user_data: 0,
+  res: 8,
+  flags: 12,
+});
+
+/** Every layout, for the layout test. */
+export const layouts: readonly Layout[] = [
+  timespec,
+  iovec,
+  pollfd,
+  statx,
+  siginfo,
+  sigset,
+  spawnFileActions,
+  spawnAttr,
+  uringParams,
+  sqringOffsets,
+  cqringOffsets,
+  uringSqe,
+  uringCqe,
+];

@@ -1,0 +1,141 @@
+/**
+ * The one libc symbol table, in Deno's `dlopen` shape and keyed by real C names.
+ *
+ * Conventions, so that both runtimes agree without per-call wrappers:
+ * - JS memory is passed as `"buffer"` (a typed array; the callee sees its address).
+ * - Addresses of native memory travel as integers (`"usize"`): both runtimes return
+ *   64-bit results as `bigint` and accept `number | bigint` for 64-bit parameters.
+ * - `ssize_t` results of transfer calls are read as `"i32"`: Linux caps one transfer at
+ *   0x7ffff000 bytes, so the value always fits, and no `bigint` is allocated per call.
+ * - Variadic C functions (`open`, `fcntl`, `syscall`) are declared with their full
+ *   argument list, which is sound on Linux x86_64 and aarch64.
+ *
+ * @module
+ */
+
+/** A native type name, as Deno spells it. */
+export type NativeType =
+  | "void"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "isize"
+  | "usize"
+  | "buffer";
+
+/** A parameter type: any native type but `"void"`. */
+export type NativeParam = Exclude<NativeType, "void">;
+
+/** One C function: parameter and result types, and whether it may be absent. */
+export interface SymbolDef {
+  readonly parameters: readonly NativeParam[];
+  readonly result: NativeType;
+  readonly optional?: boolean;
+}
+
+/** The symbol table. */
+export const symbols = {
+  // int *__errno_location(void)
+  __errno_location: { parameters: [], result: "usize" },
+  // char *strerror(int errnum)
+  strerror: { parameters: ["i32"], result: "usize" },
+  // void *dlsym(void *handle, const char *symbol)
+  dlsym: { parameters: ["usize", "buffer"], result: "usize", optional: true },
+  // pid_t getpid(void)
+  getpid: { parameters: [], result: "i32" },
+  // long syscall(long number, ...); every syscall used returns a value that fits an int
+  syscall: {
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i32",
+  },
+
+  // int open(const char *path, int flags, mode_t mode)
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  // ssize_t write(int fd, const void *buf, size_t count)
+  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+  preadv2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "i32" },
+  // ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+  pwritev2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "i32" },
+  // int pipe2(int pipefd[2], int flags)
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // int fcntl(int fd, int cmd, long arg)
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  // int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  // int mkfifo(const char *path, mode_t mode)
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+  mmap: { parameters: ["usize", "usize", "i32", "i32", "i32", "i64"], result: "usize" },
+  // int munmap(void *addr, size_t length)
+  munmap: { parameters: ["usize", "usize"], result: "i32" },
+
+  // int kill(pid_t pid, int sig)
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
+  // int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+  //                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"],
+    result: "i32",
+  },
+  // int posix_spawnp(...): as posix_spawn, searching PATH for the file
+  posix_spawnp: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"],
+    result: "i32",
+  },
+  // int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa)
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa)
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd,
+  //                                      const char *path, int oflag, mode_t mode)
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  // int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *path)
+  posix_spawn_file_actions_addchdir_np: {
+    parameters: ["buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  // int posix_spawnattr_init(posix_spawnattr_t *attr)
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawnattr_destroy(posix_spawnattr_t *attr)
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  // int posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags)
+  posix_spawnattr_setflags: { parameters: ["buffer", "i32"], result: "i32" },
+  // int posix_spawnattr_setsigmask(posix_spawnattr_t *attr, const sigset_t *mask)
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *set)
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+} as const satisfies Record<string, SymbolDef>;
+
+/** The shape of the symbol table. */
+export type Symbols = typeof symbols;
+
+type JsParam<T extends NativeParam> = T extends "buffer" ? ArrayBufferView | null
+  : T extends "i64" | "u64" | "isize" | "usize" ? number | bigint
+  : number;
+type JsResult<T extends NativeType> = T extends "void" ? void
+  : T extends "i64" | "u64" | "isize" | "usize" ? bigint
+  : number;
+type JsParams<P extends readonly NativeParam[]> = { [K in keyof P]: JsParam<P[K]> };
+
+/** The typed functions a runtime shim hands back for a symbol table. */
+export type Functions<S extends Record<string, SymbolDef>> = {
+  [K in keyof S]: S[K] extends { optional: true }
+    ? ((...args: JsParams<S[K]["parameters"]>) => JsResult<S[K]["result"]>) | null
+    : (...args: JsParams<S[K]["parameters"]>) => JsResult<S[K]["result"]>;
+};

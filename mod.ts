@@ -1,0 +1,33 @@
+/**
+ * sysipc: Unix inter-process communication for Deno and Bun, calling libc directly
+ * through each runtime's FFI.
+ *
+ * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
+ * signal names (`./signal`), and the raw layer (`./ffi`).
+ *
+ * @example A pipe to a child process
+ * ```ts
+ * import { pipe, spawn } from "@sysipc/sysipc";
+ * const [reader, writer] = pipe();
+ * const child = spawn("cat", [], { stdin: reader });
+ * reader.close();
+ * await writer.write("hello\n");
+ * writer.close();
+ * await child.status;
+ * ```
+ *
+ * @module
+ */
+export * from "./pipe/mod.ts";
+export {
+  type FifoOpenOptions,
+  mkfifo,
+  type MkfifoOptions,
+  openFifoReader,
+  openFifoReaderSync,
+  openFifoWriter,
+  openFifoWriterSync,
+} from "./fifo/mod.ts";
+export * from "./signal/mod.ts";
+export { IpcError } from "./ffi/errors.ts";
+export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait.ts";
