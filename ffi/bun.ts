@@ -31,16 +31,18 @@ const types: Record<NativeType, FFIType> = {
 };
 
 const RTLD_NOW = 2;
-const loaders = new Map<
-  string,
-  { dlopen: (p: Uint8Array, f: number) => unknown; dlsym: (h: unknown, n: Uint8Array) => unknown }
->();
+const LIBC = "libc.so.6";
+interface DlFunctions {
+  dlopen: (path: Uint8Array, flags: number) => Pointer | null;
+  dlsym: (handle: Pointer, name: Uint8Array) => Pointer | null;
+}
+const loaders = new Map<string, DlFunctions>();
 const encoder = new TextEncoder();
 const cString = (text: string) => encoder.encode(text + "\0");
 
 function loader(path: string): DlFunctions {
   // dlopen/dlsym live in libc since glibc 2.34, in libdl before.
-  for (const candidate of [path, "libdl.so.2"]) {
+  for (const candidate of [path, LIBC, "libdl.so.2"]) {
     const cached = loaders.get(candidate);
     if (cached) return cached;
     try {
