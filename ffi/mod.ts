@@ -33,4 +33,11 @@ export {
   type Symbols,
   symbols,
 } from "./symbols.ts";
-export { engineFds, type EngineKind, setWaitEngine, waitEngine, type WaitOptions } from "./wait.ts";
+export {
+  engineFds,
+  type EngineKind,
+  setWaitEngine,
+  setWaitSpin,
+  waitEngine,
+  type WaitOptions,
+} from "./wait.ts";

@@ -34,6 +34,7 @@
  *
  * @module
  */
+import { clearImmediate, setImmediate } from "node:timers";
 import { C } from "./constants.ts";
 import { IpcError } from "./errors.ts";
 import { errno, libc } from "./libc.ts";
@@ -75,6 +76,24 @@ export interface WaitContext {
 export type EngineKind = "io_uring" | "poll";
 
 const MAX_TIMER = 2 ** 31 - 1;
+
+let spinMicroseconds = 50;
+
+/**
+ * Sets how long an fd wait keeps checking for readiness, once per event-loop turn, before
+ * it parks in the kernel. The event loop keeps running timers and I/O between checks; the
+ * cost is CPU time while spinning. A wake-up from the kernel costs 15–30 µs on a virtual
+ * machine, so a reply that comes within the spin time arrives sooner. 0 parks at once.
+ *
+ * @param microseconds Default 50; 0 to 10,000.
+ * @throws {RangeError} Outside that range.
+ */
+export function setWaitSpin(microseconds: number): void {
+  if (!Number.isFinite(microseconds) || microseconds < 0 || microseconds > 10_000) {
+    throw new RangeError(`spin must be between 0 and 10000 microseconds, got ${microseconds}`);
+  }
+  spinMicroseconds = microseconds;
+}
 
 /**
  * Checks wait options before any system call.
@@ -188,27 +207,34 @@ export function pollUntil<T>(
   options: WaitOptions | undefined,
   context: WaitContext,
 ): Promise<T> {
-  return track<T>(options, context, (settle, fail) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let delay = 0;
-    const tick = () => {
-      timer = undefined;
-      let value: T | undefined;
-      try {
-        value = attempt();
-      } catch (e) {
-        return fail(e);
-      }
-      if (value !== undefined) return settle(value);
-      timer = setTimeout(tick, delay);
-      delay = delay === 0 ? 1 : Math.min(delay * 2, 16);
-    };
-    tick();
-    return (then) => {
-      if (timer !== undefined) clearTimeout(timer);
-      then();
-    };
-  });
+  return track<T>(options, context, (settle, fail) => retry(attempt, settle, fail));
+}
+
+/** The backing-off retry loop behind {@linkcode pollUntil}. */
+function retry<T>(
+  attempt: () => T | undefined,
+  settle: (value: T) => void,
+  fail: (error: unknown) => void,
+): Cancel {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let delay = 0;
+  const tick = () => {
+    timer = undefined;
+    let value: T | undefined;
+    try {
+      value = attempt();
+    } catch (e) {
+      return fail(e);
+    }
+    if (value !== undefined) return settle(value);
+    timer = setTimeout(tick, delay);
+    delay = delay === 0 ? 1 : Math.min(delay * 2, 16);
+  };
+  tick();
+  return (then) => {
+    if (timer !== undefined) clearTimeout(timer);
+    then();
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -499,16 +525,41 @@ export function waitFd(
   context: WaitContext,
 ): Promise<number> {
   const r = ring();
-  if (!r) {
-    return pollUntil(() => readyEvents(fd, events) || undefined, options, context);
-  }
-  return track<number>(options, context, (settle) =>
-    r.start((s, o) => {
-      s.setUint8(o + SQE.offsets.opcode, IORING_OP_POLL_ADD);
-      s.setInt32(o + SQE.offsets.fd, fd, true);
-      s.setUint32(o + SQE.offsets.poll32_events, events, true);
-      return 0;
-    }, { settle }));
+  return track<number>(options, context, (settle, fail) => {
+    let stage: Cancel;
+    const park = () => {
+      stage = r
+        ? r.start((s, o) => {
+          s.setUint8(o + SQE.offsets.opcode, IORING_OP_POLL_ADD);
+          s.setInt32(o + SQE.offsets.fd, fd, true);
+          s.setUint32(o + SQE.offsets.poll32_events, events, true);
+          return 0;
+        }, { settle })
+        : retry(() => readyEvents(fd, events) || undefined, settle, fail);
+    };
+    if (spinMicroseconds <= 0) {
+      park();
+    } else {
+      const until = performance.now() + spinMicroseconds / 1000;
+      let turn: ReturnType<typeof setImmediate> | undefined;
+      const spin = () => {
+        const ready = readyEvents(fd, events);
+        if (ready) return settle(ready);
+        if (performance.now() < until) {
+          turn = setImmediate(spin);
+        } else {
+          turn = undefined;
+          park();
+        }
+      };
+      turn = setImmediate(spin);
+      stage = (then) => {
+        if (turn !== undefined) clearImmediate(turn);
+        then();
+      };
+    }
+    return (then) => stage(then);
+  });
 }
 
 /**

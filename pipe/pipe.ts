@@ -6,7 +6,7 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkBuffer, checkFd, checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
-import { check, checkRetry, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
+import { check, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec } from "../ffi/structs.ts";
 import { checkWaitOptions, readyEvents, waitFd, type WaitOptions } from "../ffi/wait.ts";
@@ -125,8 +125,13 @@ export class PipeReader extends FdHandle {
     const fd = this.use("read");
     checkBuffer(into);
     if (into.length === 0) return 0;
-    const n = checkRetry(() => libc.read(fd, into, Math.min(into.length, 0x7ffff000)), "read");
-    return n === 0 ? null : n;
+    while (true) {
+      const n = libc.read(fd, into, Math.min(into.length, 0x7ffff000));
+      if (n > 0) return n;
+      if (n === 0) return null;
+      const e = errno();
+      if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
+    }
   }
 
   /**
