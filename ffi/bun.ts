@@ -6,20 +6,36 @@
  *
  * @module
  */
-import {
-  CString,
-  dlopen,
-  type FFIFunction,
-  FFIType,
-  linkSymbols,
-  type Pointer,
-  ptr,
-  toArrayBuffer,
-} from "bun:ffi";
-import type { Doorbell, Runtime } from "./runtime.ts";
+import type { Doorbell, Runtime } from "./shim.ts";
 import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
 
-const types: Record<NativeType, FFIType> = {
+/** A pointer as `bun:ffi` represents it. */
+export type Pointer = number & { __pointer__: null };
+/** The subset of `bun:ffi` sysipc uses; `ffi/bun_check.ts` checks it against bun-types. */
+export interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: number[]; returns: number }>,
+  ): { symbols: Record<string, unknown> };
+  linkSymbols(
+    symbols: Record<string, { args: number[]; returns: number; ptr: Pointer }>,
+  ): { symbols: Record<string, unknown> };
+  ptr(view: Uint8Array): Pointer;
+  toArrayBuffer(address: Pointer, offset: number, length: number): ArrayBuffer;
+  CString: new (address: Pointer) => { toString(): string };
+}
+
+// A computed specifier: Deno never analyses or resolves it (this file only runs on Bun).
+const BUN_FFI = ["bun", "ffi"].join(":");
+const { CString, dlopen, linkSymbols, ptr, toArrayBuffer } = await import(BUN_FFI) as BunFfi;
+const BunGlobal = (globalThis as unknown as {
+  Bun: { file(fd: number): { stream(): ReadableStream<Uint8Array> } };
+}).Bun;
+
+/** `bun:ffi`'s FFIType numbers for the types the symbol table uses. */
+const FFIType = { void: 13, i32: 5, u32: 6, i64: 7, u64: 8, ptr: 12 } as const;
+
+const types: Record<NativeType, number> = {
   void: FFIType.void,
   i32: FFIType.i32,
   u32: FFIType.u32,
@@ -66,7 +82,7 @@ const bun: Runtime = {
     const { dlopen: open, dlsym } = loader(path);
     const handle = open(cString(path), RTLD_NOW);
     if (!handle) throw new Error(`dlopen failed for ${path}`);
-    const defs: Record<string, FFIFunction> = {};
+    const defs: Record<string, { args: number[]; returns: number; ptr: Pointer }> = {};
     for (const [name, def] of Object.entries(symbols)) {
       const address = dlsym(handle, cString(name));
       if (!address) continue;
@@ -107,7 +123,7 @@ const bun: Runtime = {
       ref() {
         wanted = true;
         if (reader) return;
-        const r = Bun.file(fd).stream().getReader();
+        const r = BunGlobal.file(fd).stream().getReader();
         reader = r;
         void pump(r).catch(() => {});
         onRing(); // anything that completed while no stream was reading

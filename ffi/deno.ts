@@ -6,7 +6,7 @@
  * @module
  */
 import { Socket } from "node:net";
-import type { Doorbell, Runtime } from "./runtime.ts";
+import type { Doorbell, Runtime } from "./shim.ts";
 import { type Functions, type SymbolDef, symbols } from "./symbols.ts";
 
 // The symbol table is written in Deno's shape: the compiler checks it against Deno's type.

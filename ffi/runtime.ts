@@ -5,45 +5,13 @@
  *
  * @module
  */
-import type { Functions, SymbolDef } from "./symbols.ts";
+import type { Runtime } from "./shim.ts";
 
-/** A watcher of one fd that the runtime's own event loop drives (see `ffi/wait.ts`). */
-export interface Doorbell {
-  /** Keeps the event loop alive and delivers rings. */
-  ref(): void;
-  /** Lets the process exit while nothing waits. */
-  unref(): void;
-}
-
-/** What each runtime shim provides. */
-export interface Runtime {
-  /** `"deno"` or `"bun"`. */
-  readonly name: "deno" | "bun";
-  /**
-   * Opens a shared library and binds every symbol it has; a symbol the library lacks is
-   * `null`. Throws when the library itself cannot be opened.
-   */
-  open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S>;
-  /**
-   * The address of the first byte of a typed array's view, as a number (user-space
-   * addresses are below 2^53 on every supported CPU).
-   */
-  addressOf(view: ArrayBufferView): number;
-  /** An `ArrayBuffer` over native memory, without copying. */
-  memory(address: bigint, length: number): ArrayBuffer;
-  /** The NUL-terminated string at a native address. */
-  cstring(address: bigint): string;
-  /**
-   * Watches a pipe read end through the runtime's event loop: `onRing` runs (on the event
-   * loop) after bytes arrive; the bytes themselves are consumed and discarded. Starts
-   * unref'd.
-   */
-  watchDoorbell(fd: number, onRing: () => void): Doorbell;
-}
+export type { Doorbell, Runtime } from "./shim.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-// The specifier is computed so that Deno's module graph never tries to resolve `bun:ffi`.
-const shim = isBun ? "./bun.ts" : "./deno.ts";
 
 /** The runtime sysipc is running on. */
-export const runtime: Runtime = (await import(shim)).default;
+export const runtime: Runtime = isBun
+  ? (await import("./bun.ts")).default
+  : (await import("./deno.ts")).default;

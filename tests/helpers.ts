@@ -1,0 +1,177 @@
+/**
+ * Test helpers: second-process fixtures on either runtime, unique names, temp dirs, and a
+ * check that a test leaves no descriptor open.
+ *
+ * @module
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Buffer } from "node:buffer";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { engineFds } from "../ffi/wait.ts";
+
+/** The repository's root. */
+export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** The two runtimes, by the binaries `npm ci` installed. */
+export const RUNTIMES = {
+  deno: join(ROOT, "node_modules", ".bin", "deno"),
+  bun: join(ROOT, "node_modules", ".bin", "bun"),
+} as const;
+
+/** A runtime's name. */
+export type RuntimeName = keyof typeof RUNTIMES;
+
+/** The runtime running this test. */
+export const CURRENT: RuntimeName = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? "bun"
+  : "deno";
+
+/** The other runtime. */
+export const OTHER: RuntimeName = CURRENT === "deno" ? "bun" : "deno";
+
+/**
+ * The command line that runs a fixture script on a runtime.
+ *
+ * @param runtime Which runtime.
+ * @param fixture The fixture's file name in tests/fixtures.
+ * @param args Arguments for the script.
+ * @returns The program and its arguments.
+ */
+export function fixtureCommand(
+  runtime: RuntimeName,
+  fixture: string,
+  args: string[] = [],
+): [string, string[]] {
+  const script = join(ROOT, "tests", "fixtures", fixture);
+  return runtime === "deno"
+    ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", script, ...args]]
+    : [RUNTIMES.bun, [script, ...args]];
+}
+
+/** What a finished fixture printed. */
+export interface FixtureResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a fixture script to completion in a second process (through `node:child_process`,
+ * independent of sysipc's own `spawn`).
+ *
+ * @param runtime Which runtime.
+ * @param fixture The fixture's file name.
+ * @param args Arguments for the script.
+ * @param timeoutMs Kill it after this long.
+ * @returns Exit code and output.
+ */
+export function runFixture(
+  runtime: RuntimeName,
+  fixture: string,
+  args: string[] = [],
+  timeoutMs = 20_000,
+): Promise<FixtureResult> {
+  const [command, argv] = fixtureCommand(runtime, fixture, args);
+  return new Promise((resolve) => {
+    execFile(command, argv, { timeout: timeoutMs, encoding: "utf8" }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let counter = 0;
+
+/**
+ * A name no other test or process uses.
+ *
+ * @param prefix What the name is for.
+ * @returns Such as `fifo-1234-5-k3j`.
+ */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/**
+ * Makes a temporary directory and returns it with a cleanup.
+ *
+ * @returns The directory's path and a disposer that removes it.
+ */
+export function tempDir(): { path: string } & Disposable {
+  const path = mkdtempSync(join(tmpdir(), "sysipc-test-"));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * The descriptors this process has open, with what they point at, leaving out the wait
+ * engine's own (opened once for the life of the process).
+ *
+ * @returns fd → link target.
+ */
+export function openFds(): Map<number, string> {
+  const skip = new Set(engineFds());
+  const fds = new Map<number, string>();
+  for (const entry of readdirSync("/proc/self/fd")) {
+    const fd = Number(entry);
+    if (skip.has(fd)) continue;
+    try {
+      fds.set(fd, readlinkSync(`/proc/self/fd/${entry}`));
+    } catch {
+      // the descriptor readdir itself used, closed by now
+    }
+  }
+  return fds;
+}
+
+/**
+ * Runs `body` and asserts that it left no sysipc descriptor (pipe, FIFO, pidfd, anonymous
+ * inode) open that was not open before.
+ *
+ * @param body The test body.
+ */
+export async function noLeak(body: () => unknown): Promise<void> {
+  const before = openFds();
+  await body();
+  // Let the runtime finish closing what it was asked to close.
+  await new Promise((r) => setTimeout(r, 10));
+  const after = openFds();
+  const leaked = [...after].filter(([fd, target]) =>
+    before.get(fd) !== target && /^(pipe:|anon_inode:|\/)/.test(target) &&
+    !/\/dev\/(u?random|null)|node_modules|\.so/.test(target)
+  );
+  if (leaked.length > 0) {
+    throw new Error(`descriptors left open: ${leaked.map(([fd, t]) => `${fd} → ${t}`).join(", ")}`);
+  }
+}
+
+/**
+ * Resolves after `ms` milliseconds.
+ *
+ * @param ms Milliseconds.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Reads from a reader until end of stream and decodes it as UTF-8.
+ *
+ * @param reader Anything with sysipc's async `read`.
+ * @returns The text.
+ */
+export async function readAll(
+  reader: { read(into: Uint8Array): Promise<number | null> },
+): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  while (true) {
+    const n = await reader.read(buf);
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
