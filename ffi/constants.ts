@@ -6,8 +6,8 @@
  */
 import { arch, platform } from "node:process";
 
-/** Linux values that are the same on every CPU sysipc supports. */
-const linux = {
+/** Linux values; the same on every CPU sysipc supports except where an override says. */
+export const linux = {
   O_RDONLY: 0,
   O_WRONLY: 1,
   O_RDWR: 2,

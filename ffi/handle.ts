@@ -8,7 +8,7 @@
  */
 import { IpcError } from "./errors.ts";
 import { libc } from "./libc.ts";
-import { cancelAll, type Owner } from "./wait.ts";
+import { cancelAll } from "./wait.ts";
 
 const forgotten = new FinalizationRegistry<number>((fd) => libc.close(fd));
 
@@ -16,7 +16,7 @@ const forgotten = new FinalizationRegistry<number>((fd) => libc.close(fd));
 export abstract class FdHandle implements Disposable {
   #fd: number;
   /** Pending waits, cancelled by `close()`. */
-  protected readonly waits: Owner = new Set();
+  protected readonly waits: Set<(error: Error) => void> = new Set();
 
   /**
    * Takes ownership of `fd`.

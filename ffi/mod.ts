@@ -12,7 +12,8 @@
  *
  * @module
  */
-export { C, type Constants } from "./constants.ts";
+export { C, type Constants, linux } from "./constants.ts";
+export { FdHandle } from "./handle.ts";
 export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
 export {
   check,
@@ -28,6 +29,10 @@ export { type Doorbell, type Runtime, runtime } from "./runtime.ts";
 export { type Layout, layouts } from "./structs.ts";
 export {
   type Functions,
+  type JsParam,
+  type JsParams,
+  type JsResult,
+  type NativeParam,
   type NativeType,
   type SymbolDef,
   type Symbols,

@@ -29,8 +29,11 @@ export type NativeParam = Exclude<NativeType, "void">;
 
 /** One C function: parameter and result types, and whether it may be absent. */
 export interface SymbolDef {
+  /** The parameter types, in order. */
   readonly parameters: readonly NativeParam[];
+  /** The result type. */
   readonly result: NativeType;
+  /** Whether the library may lack it (the function is then `null`). */
   readonly optional?: boolean;
 }
 
@@ -125,13 +128,16 @@ export const symbols = {
 /** The shape of the symbol table. */
 export type Symbols = typeof symbols;
 
-type JsParam<T extends NativeParam> = T extends "buffer" ? ArrayBufferView | null
+/** The JS value a parameter of native type `T` takes. */
+export type JsParam<T extends NativeParam> = T extends "buffer" ? ArrayBufferView | null
   : T extends "i64" | "u64" | "isize" | "usize" ? number | bigint
   : number;
-type JsResult<T extends NativeType> = T extends "void" ? void
+/** The JS value a result of native type `T` comes back as. */
+export type JsResult<T extends NativeType> = T extends "void" ? void
   : T extends "i64" | "u64" | "isize" | "usize" ? bigint
   : number;
-type JsParams<P extends readonly NativeParam[]> = { [K in keyof P]: JsParam<P[K]> };
+/** The JS parameter list of a native parameter list. */
+export type JsParams<P extends readonly NativeParam[]> = { [K in keyof P]: JsParam<P[K]> };
 
 /** The typed functions a runtime shim hands back for a symbol table. */
 export type Functions<S extends Record<string, SymbolDef>> = {

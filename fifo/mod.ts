@@ -26,3 +26,4 @@ export {
   openFifoWriterSync,
 } from "./fifo.ts";
 export { PipeReader, PipeWriter } from "../pipe/pipe.ts";
+export { FdHandle } from "../ffi/handle.ts";

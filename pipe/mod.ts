@@ -17,6 +17,7 @@
  *
  * @module
  */
+export { FdHandle } from "../ffi/handle.ts";
 export { pipe, type PipeOptions, PipeReader, PipeWriter } from "./pipe.ts";
 export {
   type Child,

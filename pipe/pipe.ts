@@ -85,6 +85,7 @@ export class PipeReader extends FdHandle {
     return new PipeReader(checkFd(fd));
   }
 
+  /** The handle's kind, for messages. */
   protected get kind(): string {
     return "PipeReader";
   }
@@ -191,6 +192,7 @@ export class PipeWriter extends FdHandle {
     return new PipeWriter(checkFd(fd));
   }
 
+  /** The handle's kind, for messages. */
   protected get kind(): string {
     return "PipeWriter";
   }

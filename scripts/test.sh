@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole check: format, lint, types (Deno and the Bun shim), doc lint, then the test
+# suite under `deno test` and under `bun test`. Ends with `tests: N passed, M failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DENO=node_modules/.bin/deno
+BUN=node_modules/.bin/bun
+status=0
+step() {
+  local name=$1
+  shift
+  echo "== $name"
+  if ! "$@"; then
+    echo "!! $name failed"
+    status=1
+  fi
+}
+PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
+step "format" $DENO fmt --check
+step "lint" $DENO lint
+step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/
+step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
+step "doc lint" $DENO doc --lint $PUBLIC
+out=$(mktemp -d)
+step "tests (deno test)" $DENO test -A --junit-path="$out/deno.xml" tests/
+step "tests (bun test)" $BUN test --timeout 60000 --reporter=junit --reporter-outfile="$out/bun.xml" tests/
+node scripts/count.mjs "$out/deno.xml" "$out/bun.xml" || status=1
+rm -rf "$out"
+exit $status

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { waitEngine } from "../ffi/wait.ts";
+import { pipe } from "../pipe/mod.ts";
+import { noLeak, ROOT, runFixture, RUNTIMES, tempDir } from "./helpers.ts";
+
+describe("wait engine", () => {
+  it("uses io_uring where the kernel allows it", () => {
+    let disabled = "0";
+    try {
+      disabled = readFileSync("/proc/sys/kernel/io_uring_disabled", "utf8").trim();
+    } catch {
+      // older kernels have no such switch: io_uring is on
+    }
+    assert.equal(waitEngine(), disabled === "0" ? "io_uring" : "poll");
+  });
+
+  for (const runtime of ["deno", "bun"] as const) {
+    it(`the polling backend gives the same results on ${runtime}`, async () => {
+      using dir = tempDir();
+      const result = await runFixture(runtime, "poll_engine.ts", [join(dir.path, "f")]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        engine: "poll",
+        read: "late",
+        timeout: "ETIMEDOUT",
+        abort: "stop",
+        eof: null,
+        fifo: "through the fifo",
+      });
+    });
+  }
+
+  it("serves hundreds of concurrent waits, each with its own result", () =>
+    noLeak(async () => {
+      const pipes = Array.from({ length: 300 }, () => pipe());
+      const reads = pipes.map(([r], i) => {
+        const buf = new Uint8Array(8);
+        return r.read(buf).then((n) => new TextDecoder().decode(buf.subarray(0, n ?? 0)) + `@${i}`);
+      });
+      pipes.forEach(([, w], i) => setTimeout(() => w.writeSync(String(i)), (i * 7) % 50));
+      const got = await Promise.all(reads);
+      got.forEach((text, i) => assert.equal(text, `${i}@${i}`));
+      for (const [r, w] of pipes) {
+        r.close();
+        w.close();
+      }
+    }));
+
+  it("Deno without --allow-ffi gets one clear error naming the flag", async () => {
+    const { execFile } = await import("node:child_process");
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        RUNTIMES.deno,
+        ["run", "--no-prompt", "--allow-read", join(ROOT, "tests", "fixtures", "import_only.ts")],
+        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+      );
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /run Deno with --allow-ffi/);
+  });
+});
