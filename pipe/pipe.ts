@@ -302,14 +302,12 @@ export interface PipeOptions {
  * @example A pipe within one process
  * ```ts
  * import { pipe } from "@sysipc/sysipc/pipe";
- * using ends = disposable(pipe());
- * const [reader, writer] = ends.value;
+ * const [reader, writer] = pipe();
  * writer.writeSync("ping");
  * const buf = new Uint8Array(4);
- * reader.readSync(buf);
- * function disposable<T extends Disposable[]>(value: T) {
- *   return { value, [Symbol.dispose]: () => value.forEach((h) => h[Symbol.dispose]()) };
- * }
+ * reader.readSync(buf); // 4
+ * reader.close();
+ * writer.close();
  * ```
  *
  * @param options `nonBlocking` and `packet`.

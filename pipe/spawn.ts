@@ -273,6 +273,9 @@ function startChild(pid: number): Child {
       libc.close(pidfd);
     }
   })();
+  // A caller that never awaits `status` must not get an unhandled rejection; one that
+  // does still sees the error.
+  status.catch(() => {});
   return {
     pid,
     status,
