@@ -8,7 +8,7 @@
  */
 import { IpcError } from "./errors.ts";
 import { libc } from "./libc.ts";
-import { cancelAll } from "./wait.ts";
+import { cancelAll, newSpinState, type SpinState } from "./wait.ts";
 
 const forgotten = new FinalizationRegistry<number>((fd) => libc.close(fd));
 
@@ -17,6 +17,8 @@ export abstract class FdHandle implements Disposable {
   #fd: number;
   /** Pending waits, cancelled by `close()`. */
   protected readonly waits: Set<(error: Error) => void> = new Set();
+  /** This handle's adaptive spin budget for fd waits. */
+  protected readonly spin: SpinState = newSpinState();
 
   /**
    * Takes ownership of `fd`.

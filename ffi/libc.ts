@@ -135,10 +135,21 @@ export function cString(text: unknown, what: string): Uint8Array<ArrayBuffer> {
   if (text.includes("\0")) {
     throw new TypeError(`${what} must not contain NUL bytes: ${JSON.stringify(text)}`);
   }
-  // Allocated larger than V8 keeps inside its heap, so the address stays put while the
-  // kernel may read it asynchronously.
-  const bytes = new Uint8Array(Math.max(128, encoder.encode(text).length + 1));
-  encoder.encodeInto(text, bytes);
+  return stableCString(text);
+}
+
+/**
+ * A NUL-terminated UTF-8 copy of `text` over an `ArrayBuffer` of its own: both engines keep
+ * such bytes at one address for their whole life (Bun may move a typed array made with just
+ * a length), so an address taken once stays valid for native code that reads it later.
+ *
+ * @param text Any string (not checked).
+ * @returns The bytes, NUL included.
+ */
+export function stableCString(text: string): Uint8Array<ArrayBuffer> {
+  const encoded = encoder.encode(text);
+  const bytes = new Uint8Array(new ArrayBuffer(encoded.length + 1));
+  bytes.set(encoded);
   return bytes;
 }
 

@@ -43,6 +43,7 @@ export {
   type EngineKind,
   setWaitEngine,
   setWaitSpin,
+  type SpinState,
   waitEngine,
   type WaitOptions,
 } from "./wait.ts";

@@ -24,7 +24,9 @@ export interface Runtime {
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S>;
   /**
    * The address of the first byte of a typed array's view, as a number (user-space
-   * addresses are below 2^53 on every supported CPU).
+   * addresses are below 2^53 on every supported CPU). Valid until the next allocation:
+   * Bun may move the bytes of a small typed array made with just a length, so take it
+   * right before the call that uses it, or use a view over an explicit `ArrayBuffer`.
    */
   addressOf(view: ArrayBufferView): number;
   /** An `ArrayBuffer` over native memory, without copying. */

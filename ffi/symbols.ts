@@ -47,6 +47,8 @@ export const symbols = {
   dlsym: { parameters: ["usize", "buffer"], result: "usize", optional: true },
   // pid_t getpid(void)
   getpid: { parameters: [], result: "i32" },
+  // int sched_yield(void)
+  sched_yield: { parameters: [], result: "i32" },
   // long syscall(long number, ...); every syscall used returns a value that fits an int
   syscall: {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],

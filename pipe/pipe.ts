@@ -26,6 +26,8 @@ class NowaitIo {
 
   transfer(fd: number, bytes: Uint8Array, offset: number, write: boolean): number {
     if (!NowaitIo.supported && !readyEvents(fd, write ? C.POLLOUT : C.POLLIN)) return -1;
+    // Looked up on every call, right before the call: Bun may move a small typed array's
+    // bytes when it first hands them to native code, so an address must never be cached.
     const address = runtime.addressOf(bytes) + offset;
     const iov = this.#iov;
     iov.setUint32(iovec.offsets.iov_base, address % 0x100000000, true);
@@ -109,7 +111,11 @@ export class PipeReader extends FdHandle {
       if (n > 0) return n;
       if (n === 0) return null;
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(fd, C.POLLIN, options, { syscall: "read", owner: this.waits });
+      await waitFd(fd, C.POLLIN, options, {
+        syscall: "read",
+        owner: this.waits,
+        spin: this.spin,
+      });
       if (this.closed) throw IpcError.closed(this.kind, "read");
     }
   }
@@ -224,7 +230,11 @@ export class PipeWriter extends FdHandle {
         if (done > 0) return done;
         throw IpcError.of("EAGAIN", "write");
       }
-      await waitFd(fd, C.POLLOUT, options, { syscall: "write", owner: this.waits });
+      await waitFd(fd, C.POLLOUT, options, {
+        syscall: "write",
+        owner: this.waits,
+        spin: this.spin,
+      });
       if (this.closed) throw IpcError.closed(this.kind, "write");
     }
     return done;

@@ -8,7 +8,7 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkFd } from "../ffi/handle.ts";
-import { check, checkCode, checkRetry, cString, errno, libc } from "../ffi/libc.ts";
+import { check, checkCode, checkRetry, cString, errno, libc, stableCString } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { siginfo, sigset, spawnAttr, spawnFileActions } from "../ffi/structs.ts";
 import { waitFd } from "../ffi/wait.ts";
@@ -71,14 +71,14 @@ export interface Child {
 
 const encoder = new TextEncoder();
 
-/** A NULL-terminated array of C strings, kept reachable with it. */
+/** A NULL-terminated array of C strings, kept reachable with it, at stable addresses. */
 class CStringArray {
   readonly pointers: BigUint64Array;
   readonly #strings: Uint8Array[];
 
   constructor(items: string[]) {
-    this.#strings = items.map((item) => encoder.encode(item + "\0"));
-    this.pointers = new BigUint64Array(items.length + 1);
+    this.#strings = items.map(stableCString);
+    this.pointers = new BigUint64Array(new ArrayBuffer((items.length + 1) * 8));
     this.#strings.forEach((s, i) => this.pointers[i] = BigInt(runtime.addressOf(s)));
   }
 }
