@@ -31,3 +31,4 @@ export {
 export * from "./signal/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait.ts";
+export { type Platform, platform } from "./ffi/platform.ts";

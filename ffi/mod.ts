@@ -14,6 +14,7 @@
  */
 export { C, type Constants, linux } from "./constants.ts";
 export { FdHandle } from "./handle.ts";
+export { type Platform, platform } from "./platform.ts";
 export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
 export {
   check,

@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { waitEngine } from "../ffi/wait.ts";
+import { platform } from "../mod.ts";
 import { pipe } from "../pipe/mod.ts";
-import { noLeak, ROOT, runFixture, RUNTIMES, tempDir } from "./helpers.ts";
+import { CURRENT, noLeak, ROOT, runFixture, RUNTIMES, tempDir } from "./helpers.ts";
 
 describe("wait engine", () => {
   it("uses io_uring where the kernel allows it", () => {
@@ -15,6 +16,11 @@ describe("wait engine", () => {
       // older kernels have no such switch: io_uring is on
     }
     assert.equal(waitEngine(), disabled === "0" ? "io_uring" : "poll");
+    assert.equal(platform.waitEngine, waitEngine());
+    assert.equal(platform.fifoReaderWaitsForWriter, waitEngine() === "io_uring");
+    assert.equal(platform.runtime, CURRENT);
+    assert.equal(platform.os, "linux");
+    assert.match(platform.libc, /^libc/);
   });
 
   for (const runtime of ["deno", "bun"] as const) {
