@@ -72,6 +72,11 @@ export class IpcError extends Error {
   readonly syscall: string;
   /** The path or name the call was about, if any. */
   readonly path?: string;
+  /**
+   * Set when a write failed after part of the data was written: how many bytes were
+   * (the rest was not), so that nothing is lost without the caller knowing.
+   */
+  bytesWritten?: number;
 
   /**
    * Builds the error; the message reads like `EEXIST: File exists, shm_open '/jobs'`.

@@ -154,6 +154,22 @@ export function checkWaitOptions(options: WaitOptions | undefined): void {
   }
 }
 
+/**
+ * The options for the next wait of an operation that may wait several times (a large write,
+ * a read that lost a race): the same signal, and whatever is left of the timeout.
+ *
+ * @param options The operation's options.
+ * @param deadline `performance.now()` plus the timeout, taken when the operation started.
+ * @returns Options for the next wait.
+ */
+export function remaining(
+  options: WaitOptions | undefined,
+  deadline: number,
+): WaitOptions | undefined {
+  if (options?.timeout === undefined) return options;
+  return { signal: options.signal, timeout: Math.max(0, deadline - performance.now()) };
+}
+
 /** Cancels a backend operation, then calls `then` once the operation is over. */
 type Cancel = (then: () => void) => void;
 

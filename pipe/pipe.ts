@@ -9,7 +9,7 @@ import { checkBuffer, checkFd, checkInteger, FdHandle, toBytes } from "../ffi/ha
 import { check, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec } from "../ffi/structs.ts";
-import { checkWaitOptions, readyEvents, waitFd, type WaitOptions } from "../ffi/wait.ts";
+import { checkWaitOptions, readyEvents, remaining, waitFd, type WaitOptions } from "../ffi/wait.ts";
 
 const EOPNOTSUPP = 95;
 const CHUNK = 65536;
@@ -106,12 +106,13 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    while (true) {
+    const deadline = performance.now() + (options?.timeout ?? 0);
+    for (let waits = 0;; waits++) {
       const n = this.#io.transfer(fd, into, 0, false);
       if (n > 0) return n;
       if (n === 0) return null;
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(fd, C.POLLIN, options, {
+      await waitFd(fd, C.POLLIN, waits === 0 ? options : remaining(options, deadline), {
         syscall: "read",
         owner: this.waits,
         spin: this.spin,
@@ -210,32 +211,44 @@ export class PipeWriter extends FdHandle {
    *
    * @param data Bytes, or a string written as UTF-8.
    * @param options `timeout` (ms) and `signal`.
-   * @returns The number of bytes written: all of them, unless the wait ended early, in
-   *   which case the error says so and nothing is lost silently.
-   * @throws {IpcError} `EPIPE` when no reader is left, `EBADF` when closed, `ETIMEDOUT`,
-   *   or `EAGAIN` when `timeout` is 0 and the pipe is full.
+   * @returns The number of bytes written: all of them. With `timeout: 0`, what fitted
+   *   (at least one byte).
+   * @throws {IpcError} `EPIPE` when no reader is left, `EBADF` when closed, `ETIMEDOUT`
+   *   (the timeout covers the whole write), or `EAGAIN` when `timeout` is 0 and the pipe is
+   *   full. When part of the data was written first, the error's `bytesWritten` says how
+   *   much; an abort rejects with `signal.reason` unchanged.
    */
   async write(data: Uint8Array | string, options?: WaitOptions): Promise<number> {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
+    const deadline = performance.now() + (options?.timeout ?? 0);
     let done = 0;
-    while (done < bytes.length) {
-      const n = this.#io.transfer(fd, bytes, done, true);
-      if (n >= 0) {
-        done += n;
-        continue;
+    try {
+      for (let waits = 0; done < bytes.length; waits++) {
+        const n = this.#io.transfer(fd, bytes, done, true);
+        if (n >= 0) {
+          done += n;
+          continue;
+        }
+        if (options?.timeout === 0) {
+          if (done > 0) return done;
+          throw IpcError.of("EAGAIN", "write");
+        }
+        await waitFd(fd, C.POLLOUT, waits === 0 ? options : remaining(options, deadline), {
+          syscall: "write",
+          owner: this.waits,
+          spin: this.spin,
+        });
+        if (this.closed) throw IpcError.closed(this.kind, "write");
       }
-      if (options?.timeout === 0) {
-        if (done > 0) return done;
-        throw IpcError.of("EAGAIN", "write");
+    } catch (e) {
+      if (done > 0 && e instanceof IpcError) {
+        e.bytesWritten = done;
+        // Written, not lost: say so in the message too.
+        e.message += ` (after ${done} of ${bytes.length} bytes were written)`;
       }
-      await waitFd(fd, C.POLLOUT, options, {
-        syscall: "write",
-        owner: this.waits,
-        spin: this.spin,
-      });
-      if (this.closed) throw IpcError.closed(this.kind, "write");
+      throw e;
     }
     return done;
   }

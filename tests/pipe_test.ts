@@ -173,18 +173,38 @@ describe("pipe: async", () => {
       assert.equal(await writing, data.length);
       assert.equal(at, data.length);
       assert.deepEqual(got, data);
-      await assert.rejects(
-        (async () => {
-          const [r2, w2] = pipe();
-          try {
-            await w2.write(new Uint8Array(200_000), { timeout: 30 });
-          } finally {
-            r2.close();
-            w2.close();
-          }
-        })(),
-        rejectsWith("ETIMEDOUT"),
-      );
+      r.close();
+    }));
+
+  it("bounds a whole write by its timeout and says how much was written", () =>
+    noLeak(async () => {
+      const [r, w] = pipe();
+      // Nobody reads: the first 64 KiB fit, then the write times out.
+      await assert.rejects(w.write(new Uint8Array(200_000), { timeout: 30 }), (e) => {
+        assert.ok(e instanceof IpcError && e.code === "ETIMEDOUT");
+        assert.equal(e.bytesWritten, 65536);
+        assert.match(e.message, /after 65536 of 200000 bytes were written/);
+        return true;
+      });
+      // A slow reader keeps making room; the timeout still bounds the write as a whole.
+      const drain = setInterval(() => r.readSync(new Uint8Array(8192)), 10);
+      const t0 = performance.now();
+      await assert.rejects(w.write(new Uint8Array(10_000_000), { timeout: 120 }), /ETIMEDOUT/);
+      const took = performance.now() - t0;
+      clearInterval(drain);
+      assert.ok(took >= 110 && took < 600, `the write took ${took} ms`);
+      // EPIPE after a partial write reports the bytes that went through too.
+      const [r2, w2] = pipe();
+      const pending = w2.write(new Uint8Array(100_000));
+      setTimeout(() => r2.close(), 10);
+      await assert.rejects(pending, (e) => {
+        assert.ok(e instanceof IpcError && e.code === "EPIPE");
+        assert.equal(e.bytesWritten, 65536);
+        return true;
+      });
+      w2.close();
+      r.close();
+      w.close();
       r.close();
     }));
 
