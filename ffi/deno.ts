@@ -12,19 +12,25 @@ import { type Functions, type SymbolDef, symbols } from "./symbols.ts";
 // The symbol table is written in Deno's shape: the compiler checks it against Deno's type.
 symbols satisfies Deno.ForeignLibraryInterface;
 
-function assertFfiPermission(): void {
-  const state = Deno.permissions.querySync({ name: "ffi" }).state;
-  if (state !== "granted") {
-    throw new Error(
-      "sysipc needs FFI access to call libc: run Deno with --allow-ffi (or -A)",
-    );
+const NO_FFI = "sysipc needs FFI access to call libc: run Deno with --allow-ffi (or -A)";
+
+function dlopen(path: string, defs: Record<string, Deno.ForeignFunction>) {
+  // A grant limited to some paths (--allow-ffi=…) reads as "prompt", not "granted": only
+  // a plain denial is refused up front; otherwise Deno decides, and its refusal is mapped.
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "denied") throw new Error(NO_FFI);
+  try {
+    return Deno.dlopen(path, defs);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(NO_FFI, { cause: e });
+    }
+    throw e;
   }
 }
 
 const deno: Runtime = {
   name: "deno",
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
-    assertFfiPermission();
     const defs: Record<string, Deno.ForeignFunction> = {};
     for (const [name, def] of Object.entries(symbols)) {
       defs[name] = {
@@ -33,7 +39,7 @@ const deno: Runtime = {
         optional: true,
       } satisfies Deno.ForeignFunction;
     }
-    const lib = Deno.dlopen(path, defs);
+    const lib = dlopen(path, defs);
     return lib.symbols as unknown as Functions<S>;
   },
   addressOf(view) {
