@@ -73,7 +73,7 @@ function loader(path: string): DlFunctions {
       // try the next place dlopen may live
     }
   }
-  throw new Error(`cannot find dlopen/dlsym in ${path} or libdl.so.2`);
+  throw new Error(`cannot find dlopen/dlsym in ${path}, ${LIBC} or libdl.so.2`);
 }
 
 const bun: Runtime = {
@@ -112,6 +112,7 @@ const bun: Runtime = {
     // later, and only if nothing started waiting again in between.
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     let wanted = false;
+    let releasing = false;
     const pump = async (r: ReadableStreamDefaultReader<Uint8Array>) => {
       while (true) {
         const { done } = await r.read();
@@ -130,7 +131,10 @@ const bun: Runtime = {
       },
       unref() {
         wanted = false;
+        if (releasing) return;
+        releasing = true;
         setTimeout(() => {
+          releasing = false;
           if (wanted || !reader) return;
           const r = reader;
           reader = null;

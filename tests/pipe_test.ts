@@ -208,6 +208,18 @@ describe("pipe: async", () => {
       r.close();
     }));
 
+  it("reads into and writes from subarrays at their own offsets", () =>
+    noLeak(async () => {
+      const [r, w] = pipe();
+      const source = new TextEncoder().encode("..XYZ..");
+      await w.write(source.subarray(2, 5));
+      const target = new Uint8Array(12).fill(46); // "."
+      assert.equal(await r.read(target.subarray(4, 8)), 3);
+      assert.equal(new TextDecoder().decode(target), "....XYZ.....");
+      r.close();
+      w.close();
+    }));
+
   it("mixes sync and async reads on one reader without losing bytes", () =>
     noLeak(async () => {
       const [r, w] = pipe();
