@@ -126,6 +126,9 @@ async function openEnd(path: string, options: FifoOpenOptions | undefined, flags
  * Opens the read end of a FIFO. As in C, this waits until a writer opens it too (unless
  * `nonBlocking`), but without blocking the event loop.
  *
+ * With `timeout: 0` it opens at once without waiting (Linux cannot tell whether a writer is
+ * there), as the polling backend also does (`platform.fifoReaderWaitsForWriter`).
+ *
  * @example
  * ```ts
  * import { mkfifo, openFifoReader } from "@sysipc/sysipc/fifo";
@@ -138,7 +141,7 @@ async function openEnd(path: string, options: FifoOpenOptions | undefined, flags
  * @param options `nonBlocking`, `timeout` (ms) and `signal`.
  * @returns The reader.
  * @throws {IpcError} `ENOENT`; `EINVAL` when the path is not a FIFO; `ETIMEDOUT` when no
- *   writer came in time; `EAGAIN` when `timeout` is 0 and no writer is there.
+ *   writer came in time.
  * @throws {TypeError} When `path` is empty or contains a NUL byte.
  */
 export async function openFifoReader(

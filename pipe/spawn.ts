@@ -30,7 +30,11 @@ export interface SpawnOptions {
   fds?: Record<number, FdSource>;
   /** The child's working directory. Default: the parent's. */
   cwd?: string;
-  /** The child's whole environment. Default: the parent's C environment (`environ`). */
+  /**
+   * The child's whole environment. Default: the parent's C environment (`environ`), which
+   * `Deno.env.set` changes but Bun's `process.env` assignments do not: on Bun, pass
+   * `{ ...process.env }` to hand those on.
+   */
   env?: Record<string, string>;
   /** The child's fd 0. Default `"inherit"`. */
   stdin?: Stdio;
