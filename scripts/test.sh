@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole check: format, lint, types (Deno and the Bun shim), doc lint, then the test
+# The whole check: format, lint, types (Deno, the doc examples, the Bun shim), doc lint, then the test
 # suite under `deno test` and under `bun test`. Ends with `tests: N passed, M failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
 step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/
+LIBRARY="mod.ts $(ls ffi/*.ts pipe/*.ts fifo/*.ts signal/*.ts | grep -v bun_check)"
+step "doc examples" $DENO check --doc $LIBRARY
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC
 out=$(mktemp -d)
