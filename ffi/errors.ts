@@ -15,16 +15,20 @@ const LINUX_ERRNO_NAMES: readonly string[] = (() => {
   return names;
 })();
 
-const LINUX_ERRNO_NUMBERS: ReadonlyMap<string, number> = new Map(
-  LINUX_ERRNO_NAMES.flatMap((name, n) => (name ? [[name, n] as [string, number]] : [])),
-);
+/** Other names glibc defines for the same values. */
+const LINUX_ERRNO_ALIASES: Record<string, number> = { EWOULDBLOCK: 11, EDEADLOCK: 35, ENOTSUP: 95 };
+
+const LINUX_ERRNO_NUMBERS: ReadonlyMap<string, number> = new Map([
+  ...LINUX_ERRNO_NAMES.flatMap((name, n) => (name ? [[name, n] as [string, number]] : [])),
+  ...Object.entries(LINUX_ERRNO_ALIASES),
+]);
 
 /** The symbolic name of an errno value (`11` → `"EAGAIN"`); `"E<n>"` when unknown. */
 export function errnoName(errno: number): string {
   return LINUX_ERRNO_NAMES[errno] || `E${errno}`;
 }
 
-/** The errno value of a symbolic name (`"EAGAIN"` → `11`). */
+/** The errno value of a symbolic name (`"EAGAIN"` → `11`; aliases such as `"EWOULDBLOCK"` too). */
 export function errnoNumber(code: string): number {
   const n = LINUX_ERRNO_NUMBERS.get(code);
   if (n === undefined) throw new TypeError(`Unknown errno name: ${code}`);
