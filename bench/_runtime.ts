@@ -9,14 +9,13 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execPath } from "node:process";
 import { fileURLToPath } from "node:url";
+import { platform } from "../mod.ts";
 
 /** A runtime the benchmarks run on. */
 export type RuntimeName = "deno" | "bun";
 
 /** The runtime running this script. */
-export const CURRENT: RuntimeName = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? "bun"
-  : "deno";
+export const CURRENT: RuntimeName = platform.runtime;
 
 /** The bench directory. */
 export const BENCH_DIR: string = dirname(fileURLToPath(import.meta.url));

@@ -12,11 +12,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { mkfifo, openFifoReader, openFifoWriter, pipe, spawn } from "../mod.ts";
+import { mkfifo, openFifoReader, openFifoWriter, pipe, platform, spawn } from "../mod.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
-const me = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+const me = platform.runtime;
 const peer = me === "deno" ? "bun" : "deno";
 const peerBinary = join(root, "node_modules", ".bin", peer);
 const peerArgs = peer === "deno"

@@ -5,9 +5,9 @@
  * @module
  */
 import process from "node:process";
-import { openFifoReader, openFifoWriter, PipeReader } from "../mod.ts";
+import { openFifoReader, openFifoWriter, PipeReader, platform } from "../mod.ts";
 
-const me = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+const me = platform.runtime;
 const [requestsPath, repliesPath] = process.argv.slice(2);
 
 const greeting = PipeReader.fromFd(3);

@@ -6,7 +6,7 @@
  * @module
  */
 import { arch } from "node:process";
-import { IpcError, setErrnoDescriber } from "./errors.ts";
+import { errnoNumber, IpcError, setErrnoDescriber } from "./errors.ts";
 import { runtime } from "./runtime.ts";
 import { type Functions, type Symbols, symbols } from "./symbols.ts";
 
@@ -72,9 +72,17 @@ export function errno(): number {
 setErrnoDescriber((n) => runtime.cstring(libc.strerror(n)));
 
 /** The EINTR errno value. */
-export const EINTR = 4;
+export const EINTR: number = errnoNumber("EINTR");
 /** The EAGAIN errno value. */
-export const EAGAIN = 11;
+export const EAGAIN: number = errnoNumber("EAGAIN");
+/** The EBADF errno value. */
+export const EBADF: number = errnoNumber("EBADF");
+/** The EBUSY errno value. */
+export const EBUSY: number = errnoNumber("EBUSY");
+/** The ENXIO errno value. */
+export const ENXIO: number = errnoNumber("ENXIO");
+/** The EOPNOTSUPP errno value. */
+export const EOPNOTSUPP: number = errnoNumber("EOPNOTSUPP");
 
 /**
  * Throws an {@linkcode IpcError} when a C call returned -1; returns the result otherwise.

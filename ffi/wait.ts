@@ -45,7 +45,7 @@
 import { clearImmediate, setImmediate } from "node:timers";
 import { C } from "./constants.ts";
 import { IpcError } from "./errors.ts";
-import { errno, libc } from "./libc.ts";
+import { EAGAIN, EBUSY, EINTR, errno, libc } from "./libc.ts";
 import { type Doorbell, runtime } from "./runtime.ts";
 import {
   cqringOffsets as CQO,
@@ -418,8 +418,8 @@ class Ring {
         continue;
       }
       const e = errno();
-      if (e === 4) continue; // EINTR
-      if (e === 11 || e === 16) { // EAGAIN, EBUSY: completions backed up; drain and retry
+      if (e === EINTR) continue;
+      if (e === EAGAIN || e === EBUSY) { // completions backed up: drain and retry
         this.reap();
         libc.syscall(C.SYS_io_uring_enter, this.fd, 0, 0, IORING_ENTER_GETEVENTS, 0, 0);
         continue;

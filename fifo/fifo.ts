@@ -8,12 +8,10 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkInteger } from "../ffi/handle.ts";
-import { check, checkRetry, cString, errno, libc } from "../ffi/libc.ts";
+import { check, checkRetry, cString, EINTR, ENXIO, errno, libc } from "../ffi/libc.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { checkWaitOptions, openAsync, type WaitOptions } from "../ffi/wait.ts";
 import { PipeReader, PipeWriter } from "../pipe/pipe.ts";
-
-const ENXIO = 6;
 
 /** Options of {@linkcode mkfifo}. */
 export interface MkfifoOptions {
@@ -89,7 +87,7 @@ function tryOpen(bytes: Uint8Array, path: string, flags: number): number | undef
     const fd = libc.open(bytes, flags | C.O_NONBLOCK | C.O_CLOEXEC, 0);
     if (fd >= 0) return fd;
     const e = errno();
-    if (e === 4) continue; // EINTR
+    if (e === EINTR) continue;
     if (e === ENXIO && (flags & C.O_WRONLY)) return undefined;
     throw new IpcError({ errno: e, syscall: "open", path });
   }

@@ -6,12 +6,11 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkBuffer, checkFd, checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
-import { check, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
+import { check, EAGAIN, EINTR, EOPNOTSUPP, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec } from "../ffi/structs.ts";
 import { checkWaitOptions, readyEvents, remaining, waitFd, type WaitOptions } from "../ffi/wait.ts";
 
-const EOPNOTSUPP = 95;
 const CHUNK = 65536;
 
 /**
@@ -106,7 +105,7 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    const deadline = performance.now() + (options?.timeout ?? 0);
+    const deadline = options?.timeout === undefined ? 0 : performance.now() + options.timeout;
     for (let waits = 0;; waits++) {
       const n = this.#io.transfer(fd, into, 0, false);
       if (n > 0) return n;
@@ -222,7 +221,7 @@ export class PipeWriter extends FdHandle {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
-    const deadline = performance.now() + (options?.timeout ?? 0);
+    const deadline = options?.timeout === undefined ? 0 : performance.now() + options.timeout;
     let done = 0;
     try {
       for (let waits = 0; done < bytes.length; waits++) {

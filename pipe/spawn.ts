@@ -8,7 +8,16 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkFd } from "../ffi/handle.ts";
-import { check, checkCode, checkRetry, cString, errno, libc, stableCString } from "../ffi/libc.ts";
+import {
+  check,
+  checkCode,
+  checkRetry,
+  cString,
+  EBADF,
+  errno,
+  libc,
+  stableCString,
+} from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { siginfo, sigset, spawnAttr, spawnFileActions } from "../ffi/structs.ts";
 import { waitFd } from "../ffi/wait.ts";
@@ -212,7 +221,9 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
       const temp = libc.fcntl(source, C.F_DUPFD_CLOEXEC, above);
       if (temp < 0) {
         const e = errno();
-        const detail = e === 9 ? `fd ${source} (for child fd ${target}) is not open` : undefined;
+        const detail = e === EBADF
+          ? `fd ${source} (for child fd ${target}) is not open`
+          : undefined;
         throw new IpcError({ errno: e, syscall: "spawn", detail });
       }
       temps.push(temp);

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { engineFds } from "../ffi/wait.ts";
+import { platform } from "../mod.ts";
 
 /** The repository's root. */
 export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -26,9 +27,7 @@ export const RUNTIMES = {
 export type RuntimeName = keyof typeof RUNTIMES;
 
 /** The runtime running this test. */
-export const CURRENT: RuntimeName = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? "bun"
-  : "deno";
+export const CURRENT: RuntimeName = platform.runtime;
 
 /** The other runtime. */
 export const OTHER: RuntimeName = CURRENT === "deno" ? "bun" : "deno";
