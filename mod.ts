@@ -21,6 +21,7 @@
 export * from "./pipe/mod.ts";
 export {
   type FifoOpenOptions,
+  type FifoReaderOptions,
   mkfifo,
   type MkfifoOptions,
   openFifoReader,
@@ -30,5 +31,5 @@ export {
 } from "./fifo/mod.ts";
 export * from "./signal/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
-export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait.ts";
+export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Doorbell, Runtime } from "./shim.ts";
+import type { Doorbell, DoorbellState, Runtime } from "./shim.ts";
 import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
 
 /** A pointer as `bun:ffi` represents it. */
@@ -28,9 +28,17 @@ export interface BunFfi {
 // A computed specifier: Deno never analyses or resolves it (this file only runs on Bun).
 const BUN_FFI = ["bun", "ffi"].join(":");
 const { CString, dlopen, linkSymbols, ptr, toArrayBuffer } = await import(BUN_FFI) as BunFfi;
+/** The part of a stream reader the doorbell uses (typed by hand: see `BunFfi`). */
+interface StreamReader {
+  read(): Promise<{ done?: boolean }>;
+  cancel(): Promise<void>;
+}
 const BunGlobal = (globalThis as unknown as {
-  Bun: { file(fd: number): { stream(): ReadableStream<Uint8Array> } };
+  Bun: { file(fd: number): { stream(): { getReader(): StreamReader } } };
 }).Bun;
+
+// Bun runs Workers on node:worker_threads; `isMainThread` is false inside one.
+const { isMainThread } = await import("node:worker_threads");
 
 /** `bun:ffi`'s FFIType numbers for the types the symbol table uses. */
 const FFIType = { void: 13, i32: 5, u32: 6, i64: 7, u64: 8, ptr: 12 } as const;
@@ -76,8 +84,17 @@ function loader(path: string): DlFunctions {
   throw new Error(`cannot find dlopen/dlsym in ${path}, ${LIBC} or libdl.so.2`);
 }
 
+let closeFn: ((fd: number) => number) | undefined;
+/** close(2), bound on first use (the doorbell owns its fd; libc.ts is not loaded yet here). */
+function closeFd(fd: number): void {
+  closeFn ??= dlopen(LIBC, { close: { args: [FFIType.i32], returns: FFIType.i32 } })
+    .symbols.close as (fd: number) => number;
+  closeFn(fd);
+}
+
 const bun: Runtime = {
   name: "bun",
+  isWorker: !isMainThread,
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
     const { dlopen: open, dlsym } = loader(path);
     const handle = open(cString(path), RTLD_NOW);
@@ -106,40 +123,69 @@ const bun: Runtime = {
   cstring(address) {
     return address === 0n ? "" : new CString(Number(address) as Pointer).toString();
   },
-  watchDoorbell(fd: number, onRing: () => void): Doorbell {
-    // A pending stream read keeps Bun's event loop alive and only cancel() lets go of it.
-    // Re-creating a stream costs ≈ 30 µs, so an idle doorbell is let go of one macrotask
-    // later, and only if nothing started waiting again in between.
-    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-    let wanted = false;
+  watchDoorbell(fd, onRing, onError): Doorbell {
+    // A pending stream read keeps Bun's event loop alive, and only cancel() lets go of it.
+    // Re-creating a stream costs ≈ 30 µs, so a doorbell that is no longer wanted is let go
+    // of one macrotask later, and only if nothing wanted it again in between. While only
+    // unref'd waits are pending, rings are collected by an unref'd timer instead (every
+    // 50 ms), which never keeps the process alive.
+    let reader: StreamReader | null = null;
+    let state: DoorbellState = "idle";
     let releasing = false;
-    const pump = async (r: ReadableStreamDefaultReader<Uint8Array>) => {
-      while (true) {
-        const { done } = await r.read();
-        if (done || reader !== r) return;
-        onRing();
+    let poller: ReturnType<typeof setInterval> | undefined;
+    let closed = false;
+    const pump = async (r: StreamReader) => {
+      try {
+        while (true) {
+          const { done } = await r.read();
+          if (reader !== r) return;
+          if (done) throw new Error("the doorbell pipe reached end of stream");
+          onRing();
+        }
+      } catch (e) {
+        if (reader !== r || closed) return;
+        closed = true;
+        onError(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    const release = () => {
+      const r = reader;
+      reader = null;
+      if (r) void r.cancel().catch(() => {});
+    };
+    const setPoller = (on: boolean) => {
+      if (on && poller === undefined) {
+        poller = setInterval(onRing, 50);
+        (poller as { unref?: () => void }).unref?.();
+      } else if (!on && poller !== undefined) {
+        clearInterval(poller);
+        poller = undefined;
       }
     };
     return {
-      ref() {
-        wanted = true;
-        if (reader) return;
-        const r = BunGlobal.file(fd).stream().getReader();
-        reader = r;
-        void pump(r).catch(() => {});
-        onRing(); // anything that completed while no stream was reading
-      },
-      unref() {
-        wanted = false;
+      set(next) {
+        state = next;
+        setPoller(next === "unref");
+        if (next === "ref") {
+          if (reader || closed) return;
+          const r = BunGlobal.file(fd).stream().getReader();
+          reader = r;
+          void pump(r);
+          onRing(); // anything that completed while no stream was reading
+          return;
+        }
         if (releasing) return;
         releasing = true;
         setTimeout(() => {
           releasing = false;
-          if (wanted || !reader) return;
-          const r = reader;
-          reader = null;
-          void r.cancel().catch(() => {});
+          if (state !== "ref") release();
         }, 0);
+      },
+      close() {
+        closed = true;
+        setPoller(false);
+        release();
+        closeFd(fd);
       },
     };
   },

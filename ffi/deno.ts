@@ -3,18 +3,48 @@
  * memory, and a `node:net` socket as the event-loop watcher of the wait engine's doorbell
  * pipe (measured ≈ 4 µs per wake here; Deno's `nonblocking` symbols cost ≈ 30 µs).
  *
+ * The part of the `Deno` namespace used here is described by hand ({@linkcode DenoFfi}),
+ * so that this file type-checks in a Bun project too (which has no `Deno` types);
+ * `ffi/deno_check.ts`, checked by `deno check` only, holds it against Deno's own types.
+ *
  * @module
  */
 import { Socket } from "node:net";
 import type { Doorbell, Runtime } from "./shim.ts";
-import { type Functions, type SymbolDef, symbols } from "./symbols.ts";
+import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
 
-// The symbol table is written in Deno's shape: the compiler checks it against Deno's type.
-symbols satisfies Deno.ForeignLibraryInterface;
+/** An opaque Deno pointer object. */
+export type DenoPointer = object;
 
-const NO_FFI = "sysipc needs FFI access to call libc: run Deno with --allow-ffi (or -A)";
+/** The subset of the `Deno` namespace that sysipc uses. */
+export interface DenoFfi {
+  dlopen(
+    path: string,
+    symbols: Record<
+      string,
+      { parameters: NativeType[]; result: NativeType; optional?: boolean }
+    >,
+  ): { symbols: Record<string, unknown> };
+  UnsafePointer: {
+    create(value: bigint | number): DenoPointer | null;
+    of(value: ArrayBufferView): DenoPointer | null;
+    value(value: DenoPointer | null): bigint | number;
+  };
+  UnsafePointerView: {
+    getArrayBuffer(pointer: DenoPointer, length: number): ArrayBuffer;
+    getCString(pointer: DenoPointer): string;
+  };
+  permissions: { querySync(descriptor: { name: "ffi" }): { state: string } };
+  errors: { NotCapable: new () => Error; PermissionDenied: new () => Error };
+}
 
-function dlopen(path: string, defs: Record<string, Deno.ForeignFunction>) {
+const Deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
+
+const NO_FFI = "sysipc needs FFI access to call libc: run Deno with --allow-ffi (or -A). " +
+  "A grant limited to paths must include the C library's real path, such as " +
+  "--allow-ffi=/lib/x86_64-linux-gnu/libc.so.6 (see `ldconfig -p | grep libc.so.6`)";
+
+function dlopen(path: string, defs: Parameters<DenoFfi["dlopen"]>[1]) {
   // A grant limited to some paths (--allow-ffi=…) reads as "prompt", not "granted": only
   // a plain denial is refused up front; otherwise Deno decides, and its refusal is mapped.
   if (Deno.permissions.querySync({ name: "ffi" }).state === "denied") throw new Error(NO_FFI);
@@ -28,19 +58,18 @@ function dlopen(path: string, defs: Record<string, Deno.ForeignFunction>) {
   }
 }
 
+const isWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
+  "undefined";
+
 const deno: Runtime = {
   name: "deno",
+  isWorker,
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
-    const defs: Record<string, Deno.ForeignFunction> = {};
+    const defs: Parameters<DenoFfi["dlopen"]>[1] = {};
     for (const [name, def] of Object.entries(symbols)) {
-      defs[name] = {
-        parameters: [...def.parameters],
-        result: def.result,
-        optional: true,
-      } satisfies Deno.ForeignFunction;
+      defs[name] = { parameters: [...def.parameters], result: def.result, optional: true };
     }
-    const lib = dlopen(path, defs);
-    return lib.symbols as unknown as Functions<S>;
+    return dlopen(path, defs).symbols as unknown as Functions<S>;
   },
   addressOf(view) {
     return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view)));
@@ -54,11 +83,28 @@ const deno: Runtime = {
     const pointer = Deno.UnsafePointer.create(address);
     return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
   },
-  watchDoorbell(fd: number, onRing: () => void): Doorbell {
+  watchDoorbell(fd, onRing, onError): Doorbell {
     const socket = new Socket({ fd, readable: true, writable: false });
+    let closed = false;
+    const broken = (error: Error) => {
+      if (closed) return;
+      closed = true;
+      onError(error);
+    };
     socket.on("data", onRing);
+    socket.on("error", broken);
+    socket.on("end", () => broken(new Error("the doorbell pipe reached end of stream")));
     socket.unref();
-    return { ref: () => socket.ref(), unref: () => socket.unref() };
+    return {
+      set(state) {
+        if (state === "ref") socket.ref();
+        else socket.unref(); // an unref'd socket still delivers data
+      },
+      close() {
+        closed = true;
+        socket.destroy(); // closes fd, synchronously
+      },
+    };
   },
 };
 

@@ -1,33 +1,58 @@
 /**
- * What every fd-based handle shares: ownership of one descriptor, an idempotent `close()`
- * that first cancels the handle's pending waits, `[Symbol.dispose]`, and a
- * `FinalizationRegistry` that closes a forgotten descriptor (only a safety net: `close()`
- * unregisters it).
+ * What every fd-based handle shares: one descriptor with an explicit owner, an idempotent
+ * `close()` that first cancels the handle's pending waits, and `[Symbol.dispose]`.
+ *
+ * Ownership rule:
+ * - `"owned"`: sysipc opened the descriptor (`pipe()`, a FIFO open, …). `close()` closes
+ *   it, and a `FinalizationRegistry` closes it if the handle is forgotten (a safety net
+ *   only: `close()` unregisters it).
+ * - `"adopted"`: the caller handed the descriptor over (`fromFd(fd)`). `close()` closes
+ *   it; the garbage collector never does, because the caller may still use the number
+ *   (`PipeWriter.fromFd(1)` must never close stdout at a random moment).
+ * - `"borrowed"`: `fromFd(fd, { own: false })`. Neither `close()` nor the garbage
+ *   collector closes it; `close()` only ends the handle's use of it.
+ * Descriptors a handle opens for itself (a private non-blocking description) are always
+ * its own, and closed by `close()` and by the finalizer.
  *
  * @module
  */
 import { IpcError } from "./errors.ts";
 import { libc } from "./libc.ts";
-import { cancelAll, newSpinState, type SpinState } from "./wait.ts";
+import { cancelAll, newSpinState, type Owner, type SpinState } from "./wait/mod.ts";
 
-const forgotten = new FinalizationRegistry<number>((fd) => libc.close(fd));
+/** Who closes a handle's descriptor: see the module documentation. */
+export type Ownership = "owned" | "adopted" | "borrowed";
 
-/** A handle that owns one file descriptor. */
+/** The descriptors the finalizer closes for a forgotten handle. */
+interface Held {
+  fds: number[];
+}
+
+const forgotten = new FinalizationRegistry<Held>((held) => {
+  for (const fd of held.fds) libc.close(fd);
+});
+
+/** A handle that uses one file descriptor. */
 export abstract class FdHandle implements Disposable {
   #fd: number;
+  #ownership: Ownership;
+  #held: Held;
   /** Pending waits, cancelled by `close()`. */
-  protected readonly waits: Set<(error: Error) => void> = new Set();
+  protected readonly waits: Owner = new Set();
   /** This handle's adaptive spin budget for fd waits. */
   protected readonly spin: SpinState = newSpinState();
 
   /**
-   * Takes ownership of `fd`.
+   * Takes `fd` under the given ownership.
    *
-   * @param fd The descriptor; closed by `close()`.
+   * @param fd The descriptor.
+   * @param ownership Who closes it (see the module documentation).
    */
-  protected constructor(fd: number) {
+  protected constructor(fd: number, ownership: Ownership) {
     this.#fd = fd;
-    forgotten.register(this, fd, this);
+    this.#ownership = ownership;
+    this.#held = { fds: ownership === "owned" ? [fd] : [] };
+    forgotten.register(this, this.#held, this);
   }
 
   /** The handle's kind, for messages (`"PipeReader"`). */
@@ -54,20 +79,63 @@ export abstract class FdHandle implements Disposable {
     return this.#fd;
   }
 
-  /** Closes the descriptor; pending operations reject with `EBADF`. Idempotent. */
+  /**
+   * Records a descriptor the handle opened for itself: `close()` and the finalizer close
+   * it with the handle.
+   *
+   * @param fd The descriptor.
+   */
+  protected holdFd(fd: number): void {
+    this.#held.fds.push(fd);
+  }
+
+  /**
+   * Closes the descriptor (unless borrowed) and those the handle opened for itself;
+   * pending operations reject with `EBADF`. Idempotent.
+   */
   close(): void {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
     forgotten.unregister(this);
     cancelAll(this.waits, IpcError.closed(this.kind, "close"));
-    libc.close(fd); // never retried: on Linux the fd is released even when close fails
+    // Never retried: on Linux the fd is released even when close fails.
+    for (const own of this.#held.fds) if (own !== fd) libc.close(own);
+    if (this.#ownership !== "borrowed") libc.close(fd);
   }
 
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Options of the `fromFd` constructors. */
+export interface FromFdOptions {
+  /**
+   * Whether the handle takes the descriptor over, so that `close()` closes it. Default
+   * `true`. With `false`, `close()` leaves it open. Either way the garbage collector never
+   * closes a descriptor given to `fromFd`.
+   */
+  own?: boolean;
+}
+
+/**
+ * The ownership a `fromFd` call asks for.
+ *
+ * @param options The call's options.
+ * @returns `"adopted"` or `"borrowed"`.
+ * @throws {TypeError} When `options` or `own` has the wrong type.
+ */
+export function fromFdOwnership(options: FromFdOptions | undefined): Ownership {
+  if (options === undefined) return "adopted";
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("options must be an object");
+  }
+  if (options.own !== undefined && typeof options.own !== "boolean") {
+    throw new TypeError(`own must be a boolean, got ${typeof options.own}`);
+  }
+  return options.own === false ? "borrowed" : "adopted";
 }
 
 /**

@@ -79,6 +79,8 @@ export const EAGAIN: number = errnoNumber("EAGAIN");
 export const EBADF: number = errnoNumber("EBADF");
 /** The EBUSY errno value. */
 export const EBUSY: number = errnoNumber("EBUSY");
+/** The EEXIST errno value. */
+export const EEXIST: number = errnoNumber("EEXIST");
 /** The ENXIO errno value. */
 export const ENXIO: number = errnoNumber("ENXIO");
 /** The EOPNOTSUPP errno value. */

@@ -13,7 +13,7 @@
  * @module
  */
 export { C, type Constants, linux } from "./constants.ts";
-export { FdHandle } from "./handle.ts";
+export { FdHandle, type FromFdOptions, type Ownership } from "./handle.ts";
 export { type Platform, platform } from "./platform.ts";
 export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
 export {
@@ -26,7 +26,7 @@ export {
   libcPath,
   LIBRT,
 } from "./libc.ts";
-export { type Doorbell, type Runtime, runtime } from "./runtime.ts";
+export { type Doorbell, type DoorbellState, type Runtime, runtime } from "./runtime.ts";
 export { type Layout, layouts } from "./structs.ts";
 export {
   type Functions,
@@ -40,11 +40,11 @@ export {
   symbols,
 } from "./symbols.ts";
 export {
-  engineFds,
   type EngineKind,
-  setWaitEngine,
+  type Owner,
+  retryWithDeadline,
   setWaitSpin,
   type SpinState,
   waitEngine,
   type WaitOptions,
-} from "./wait.ts";
+} from "./wait/mod.ts";

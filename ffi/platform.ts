@@ -6,7 +6,7 @@
 import { arch } from "node:process";
 import { libcPath } from "./libc.ts";
 import { runtime } from "./runtime.ts";
-import { type EngineKind, waitEngine } from "./wait.ts";
+import { type EngineKind, waitEngine } from "./wait/mod.ts";
 
 /** Facts about this platform, and which behaviours depend on it. */
 export interface Platform {

@@ -7,7 +7,7 @@
  */
 import type { Runtime } from "./shim.ts";
 
-export type { Doorbell, Runtime } from "./shim.ts";
+export type { Doorbell, DoorbellState, Runtime } from "./shim.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 

@@ -5,18 +5,31 @@
  */
 import type { Functions, SymbolDef } from "./symbols.ts";
 
-/** A watcher of one fd that the runtime's own event loop drives (see `ffi/wait.ts`). */
+/**
+ * What a doorbell is asked to do:
+ * - `"ref"`: deliver rings promptly and keep the event loop alive (a wait that counts is
+ *   pending);
+ * - `"unref"`: deliver rings while the process runs for other reasons, without keeping it
+ *   alive (only waits that must not keep the process alive are pending, such as an
+ *   unref'd child's exit);
+ * - `"idle"`: nothing is pending; rings need not be delivered.
+ */
+export type DoorbellState = "ref" | "unref" | "idle";
+
+/** A watcher of one fd that the runtime's own event loop drives (see `ffi/wait/`). */
 export interface Doorbell {
-  /** Keeps the event loop alive and delivers rings. */
-  ref(): void;
-  /** Lets the process exit while nothing waits. */
-  unref(): void;
+  /** Changes what the doorbell does; it starts `"idle"`. */
+  set(state: DoorbellState): void;
+  /** Stops watching and closes the fd it watches. */
+  close(): void;
 }
 
 /** What each runtime shim provides. */
 export interface Runtime {
   /** `"deno"` or `"bun"`. */
   readonly name: "deno" | "bun";
+  /** Whether this code runs in a Worker rather than on the main thread. */
+  readonly isWorker: boolean;
   /**
    * Opens a shared library and binds every symbol it has; a symbol the library lacks is
    * `null`. Throws when the library itself cannot be opened.
@@ -35,8 +48,9 @@ export interface Runtime {
   cstring(address: bigint): string;
   /**
    * Watches a pipe read end through the runtime's event loop: `onRing` runs (on the event
-   * loop) after bytes arrive; the bytes themselves are consumed and discarded. Starts
-   * unref'd.
+   * loop) after bytes arrive; the bytes themselves are consumed and discarded. `onError`
+   * runs once if the watch breaks (the fd was closed behind its back, a read failed).
+   * The doorbell takes ownership of `fd`.
    */
-  watchDoorbell(fd: number, onRing: () => void): Doorbell;
+  watchDoorbell(fd: number, onRing: () => void, onError: (error: Error) => void): Doorbell;
 }

@@ -8,7 +8,7 @@ import { check, cString, libc } from "./libc.ts";
 import { statx } from "./structs.ts";
 
 const buffer = new DataView(new ArrayBuffer(statx.size));
-const empty = new Uint8Array(1);
+const empty = new Uint8Array(new ArrayBuffer(1));
 
 /**
  * The `st_mode` of a path (following symlinks) or of an open descriptor.
@@ -40,15 +40,27 @@ export function fileTypeName(mode: number): string {
       return "a regular file";
     case C.S_IFDIR:
       return "a directory";
-    case 0o140000:
+    case C.S_IFSOCK:
       return "a socket";
-    case 0o120000:
+    case C.S_IFLNK:
       return "a symbolic link";
-    case 0o20000:
+    case C.S_IFCHR:
       return "a character device";
-    case 0o60000:
+    case C.S_IFBLK:
       return "a block device";
     default:
       return "of an unknown type";
   }
+}
+
+/**
+ * The inode number of an open descriptor, to tell whether an fd number still refers to
+ * the file it did.
+ *
+ * @param fd The descriptor.
+ * @returns The inode number, or `-1n` when `fd` is not open.
+ */
+export function inodeOf(fd: number): bigint {
+  if (libc.statx(fd, empty, C.AT_EMPTY_PATH, C.STATX_INO, buffer) !== 0) return -1n;
+  return buffer.getBigUint64(statx.offsets.stx_ino, true);
 }

@@ -42,6 +42,7 @@ export const statx = layout("struct statx", ["sys/stat.h"], 256, {
   stx_uid: 20,
   stx_gid: 24,
   stx_mode: 28,
+  stx_ino: 32,
   stx_size: 40,
 });
 

@@ -45,6 +45,8 @@ export const symbols = {
   strerror: { parameters: ["i32"], result: "usize" },
   // void *dlsym(void *handle, const char *symbol)
   dlsym: { parameters: ["usize", "buffer"], result: "usize", optional: true },
+  // char *getenv(const char *name): the C environment, readable without Deno's --allow-env
+  getenv: { parameters: ["buffer"], result: "usize" },
   // pid_t getpid(void)
   getpid: { parameters: [], result: "i32" },
   // int sched_yield(void)
@@ -57,6 +59,8 @@ export const symbols = {
 
   // int open(const char *path, int flags, mode_t mode)
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int access(const char *path, int mode)
+  access: { parameters: ["buffer", "i32"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
   // ssize_t read(int fd, void *buf, size_t count)
@@ -89,11 +93,6 @@ export const symbols = {
   // int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
   //                 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
   posix_spawn: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"],
-    result: "i32",
-  },
-  // int posix_spawnp(...): as posix_spawn, searching PATH for the file
-  posix_spawnp: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"],
     result: "i32",
   },

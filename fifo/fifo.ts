@@ -8,15 +8,26 @@
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkInteger } from "../ffi/handle.ts";
-import { check, checkRetry, cString, EINTR, ENXIO, errno, libc } from "../ffi/libc.ts";
+import { check, checkRetry, cString, EEXIST, EINTR, ENXIO, errno, libc } from "../ffi/libc.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
-import { checkWaitOptions, openAsync, type WaitOptions } from "../ffi/wait.ts";
-import { PipeReader, PipeWriter } from "../pipe/pipe.ts";
+import { checkWaitOptions, openAsync, type WaitOptions } from "../ffi/wait/mod.ts";
+import {
+  checkFlags,
+  newPipeReader,
+  newPipeWriter,
+  type PipeReader,
+  type PipeWriter,
+} from "../pipe/pipe.ts";
 
 /** Options of {@linkcode mkfifo}. */
 export interface MkfifoOptions {
   /** Permission bits, before the process umask applies (as in C). Default `0o600`. */
   mode?: number;
+  /**
+   * Succeed when `path` is a FIFO already (its mode is left as it is). Something else at
+   * `path` still fails with `EEXIST`. Default `false`.
+   */
+  allowExisting?: boolean;
 }
 
 /** Options of the FIFO opens. */
@@ -28,31 +39,66 @@ export interface FifoOpenOptions extends WaitOptions {
   nonBlocking?: boolean;
 }
 
+/** Options of the FIFO reader opens. */
+export interface FifoReaderOptions extends FifoOpenOptions {
+  /**
+   * The reader holds the FIFO open for writing too (`O_RDWR`, which Linux defines for
+   * FIFOs), so its reads never reach end of stream when the last writer leaves: they wait
+   * for the next writer instead. This is the shape of a server that reads requests from
+   * clients that come and go (a job queue): without it, "read until `null`" stops as soon
+   * as no writer happens to be open, and jobs written after that are left unread. The
+   * open never waits. Default `false`.
+   */
+  persistent?: boolean;
+}
+
 /**
  * Creates a FIFO (named pipe) at `path`.
  *
  * @example
  * ```ts
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
  * import { mkfifo } from "@sysipc/sysipc/fifo";
- * const path = await Deno.makeTempDir() + "/jobs";
- * mkfifo(path, { mode: 0o600 });
+ * const dir = mkdtempSync(tmpdir() + "/example-");
+ * mkfifo(dir + "/jobs"); // mode 0600
+ * mkfifo(dir + "/jobs", { allowExisting: true }); // already there: fine
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @param path Where to create it.
- * @param options `mode` (default `0o600`, reduced by the umask).
- * @throws {IpcError} `EEXIST` when the path exists, `ENOENT` when its directory does not,
- *   `EACCES` without permission.
- * @throws {TypeError} When `path` is empty or contains a NUL byte.
+ * @param options `mode` (default `0o600`, reduced by the umask) and `allowExisting`.
+ * @throws {IpcError} `EEXIST` when the path exists (unless it is a FIFO and
+ *   `allowExisting` is set), `ENOENT` when its directory does not, `EACCES` without
+ *   permission.
+ * @throws {TypeError} When `path` is empty or contains a NUL byte, or `options` is not an
+ *   object.
  * @throws {RangeError} When `mode` is outside 0 to 0o7777.
  */
 export function mkfifo(path: string, options?: MkfifoOptions): void {
   const bytes = cString(path, "path");
+  checkFlags(options, ["allowExisting"]);
   const mode = options?.mode === undefined ? 0o600 : checkInteger(options.mode, "mode", 0, 0o7777);
-  check(libc.mkfifo(bytes, mode), "mkfifo", path);
+  if (libc.mkfifo(bytes, mode) === 0) return;
+  const e = errno();
+  if (e === EEXIST) {
+    let existing: number | undefined;
+    try {
+      existing = fileMode(path) & C.S_IFMT;
+    } catch {
+      // gone again, or unreadable: report EEXIST as the kernel did
+    }
+    if (existing === C.S_IFIFO && options?.allowExisting) return;
+    if (existing !== undefined && existing !== C.S_IFIFO) {
+      throw IpcError.of("EEXIST", "mkfifo", path, `File exists and is ${fileTypeName(existing)}`);
+    }
+  }
+  throw new IpcError({ errno: e, syscall: "mkfifo", path });
 }
 
-function checkOpen(path: string, options: FifoOpenOptions | undefined): Uint8Array {
+function checkOpen(path: string, options: FifoReaderOptions | undefined): Uint8Array {
   const bytes = cString(path, "path");
+  checkFlags(options, ["nonBlocking", "persistent"]);
   checkWaitOptions(options);
   const mode = fileMode(path);
   if ((mode & C.S_IFMT) !== C.S_IFIFO) {
@@ -93,12 +139,14 @@ function tryOpen(bytes: Uint8Array, path: string, flags: number): number | undef
   }
 }
 
-async function openEnd(path: string, options: FifoOpenOptions | undefined, flags: number) {
+async function openEnd(path: string, options: FifoReaderOptions | undefined, flags: number) {
   const bytes = checkOpen(path, options);
   const nonBlocking = options?.nonBlocking === true;
   const context = { syscall: "open", path };
   let fd: number;
-  if (nonBlocking) {
+  if (options?.persistent && flags === C.O_RDONLY) {
+    fd = checkRetry(() => libc.open(bytes, persistentFlags(options), 0), "open", path);
+  } else if (nonBlocking) {
     fd = libc.open(bytes, flags | C.O_NONBLOCK | C.O_CLOEXEC, 0);
     check(fd, "open", path);
   } else if (options?.timeout === 0) {
@@ -120,33 +168,53 @@ async function openEnd(path: string, options: FifoOpenOptions | undefined, flags
   return adopt(fd, path, nonBlocking);
 }
 
+/** The flags of a persistent reader: `O_RDWR` instead of `O_RDONLY`. */
+function persistentFlags(options: { nonBlocking?: boolean }): number {
+  return C.O_RDWR | C.O_CLOEXEC | (options.nonBlocking ? C.O_NONBLOCK : 0);
+}
+
 /**
  * Opens the read end of a FIFO. As in C, this waits until a writer opens it too (unless
- * `nonBlocking`), but without blocking the event loop.
+ * `nonBlocking` or `persistent`), but without blocking the event loop.
  *
  * With `timeout: 0` it opens at once without waiting (Linux cannot tell whether a writer is
  * there), as the polling backend also does (`platform.fifoReaderWaitsForWriter`).
  *
- * @example
+ * @example A job queue: writers come and go, the reader keeps reading
  * ```ts
+ * import { execFileSync } from "node:child_process";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
  * import { mkfifo, openFifoReader } from "@sysipc/sysipc/fifo";
- * const path = await Deno.makeTempDir() + "/in";
- * mkfifo(path);
- * using reader = await openFifoReader(path, { nonBlocking: true });
+ * const dir = mkdtempSync(tmpdir() + "/example-");
+ * mkfifo(dir + "/jobs");
+ * using jobs = await openFifoReader(dir + "/jobs", { persistent: true });
+ * for (const job of ["job-1", "job-2"]) {
+ *   execFileSync("sh", ["-c", `echo ${job} > "$0"`, dir + "/jobs"]); // a writer comes and goes
+ * }
+ * const buf = new Uint8Array(4096);
+ * let text = "";
+ * while (!text.endsWith("job-2\n")) {
+ *   const n = await jobs.read(buf, { timeout: 5000 });
+ *   text += new TextDecoder().decode(buf.subarray(0, n ?? 0));
+ * }
+ * console.log(text); // "job-1\njob-2\n"
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @param path The FIFO.
- * @param options `nonBlocking`, `timeout` (ms) and `signal`.
+ * @param options `persistent`, `nonBlocking`, `timeout` (ms) and `signal`.
  * @returns The reader.
  * @throws {IpcError} `ENOENT`; `EINVAL` when the path is not a FIFO; `ETIMEDOUT` when no
  *   writer came in time.
- * @throws {TypeError} When `path` is empty or contains a NUL byte.
+ * @throws {TypeError} When `path` is empty or contains a NUL byte, or an option has the
+ *   wrong type.
  */
 export async function openFifoReader(
   path: string,
-  options?: FifoOpenOptions,
+  options?: FifoReaderOptions,
 ): Promise<PipeReader> {
-  return new PipeReader(await openEnd(path, options, C.O_RDONLY));
+  return newPipeReader(await openEnd(path, options, C.O_RDONLY));
 }
 
 /**
@@ -155,13 +223,19 @@ export async function openFifoReader(
  *
  * @example
  * ```ts
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
  * import { mkfifo, openFifoReader, openFifoWriter } from "@sysipc/sysipc/fifo";
- * const path = await Deno.makeTempDir() + "/out";
- * mkfifo(path);
- * const [reader, writer] = await Promise.all([openFifoReader(path), openFifoWriter(path)]);
+ * const dir = mkdtempSync(tmpdir() + "/example-");
+ * mkfifo(dir + "/out");
+ * const [reader, writer] = await Promise.all([
+ *   openFifoReader(dir + "/out"),
+ *   openFifoWriter(dir + "/out"),
+ * ]);
  * await writer.write("hi");
  * writer.close();
- * reader.close();
+ * console.log(await new Response(reader.readable).text()); // "hi"
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @param path The FIFO.
@@ -176,29 +250,38 @@ export async function openFifoWriter(
   path: string,
   options?: FifoOpenOptions,
 ): Promise<PipeWriter> {
-  return new PipeWriter(await openEnd(path, options, C.O_WRONLY));
+  return newPipeWriter(await openEnd(path, options, C.O_WRONLY));
 }
 
-function openEndSync(path: string, options: { nonBlocking?: boolean } | undefined, flags: number) {
-  const bytes = checkOpen(path, undefined);
+function openEndSync(
+  path: string,
+  options: { nonBlocking?: boolean; persistent?: boolean } | undefined,
+  flags: number,
+) {
+  const bytes = checkOpen(path, options);
   const nonBlocking = options?.nonBlocking === true;
-  const extra = C.O_CLOEXEC | (nonBlocking ? C.O_NONBLOCK : 0);
-  const fd = checkRetry(() => libc.open(bytes, flags | extra, 0), "open", path);
+  const all = options?.persistent && flags === C.O_RDONLY
+    ? persistentFlags(options)
+    : flags | C.O_CLOEXEC | (nonBlocking ? C.O_NONBLOCK : 0);
+  const fd = checkRetry(() => libc.open(bytes, all, 0), "open", path);
   return adopt(fd, path, nonBlocking);
 }
 
 /**
  * Opens the read end of a FIFO, blocking the calling thread until a writer opens it
- * (unless `nonBlocking`).
+ * (unless `nonBlocking` or `persistent`).
  *
  * @param path The FIFO.
- * @param options `nonBlocking`.
+ * @param options `nonBlocking` and `persistent` (see {@linkcode FifoReaderOptions}).
  * @returns The reader.
  * @throws {IpcError} `ENOENT`; `EINVAL` when the path is not a FIFO.
  * @throws {TypeError} When `path` is empty or contains a NUL byte.
  */
-export function openFifoReaderSync(path: string, options?: { nonBlocking?: boolean }): PipeReader {
-  return new PipeReader(openEndSync(path, options, C.O_RDONLY));
+export function openFifoReaderSync(
+  path: string,
+  options?: { nonBlocking?: boolean; persistent?: boolean },
+): PipeReader {
+  return newPipeReader(openEndSync(path, options, C.O_RDONLY));
 }
 
 /**
@@ -213,5 +296,5 @@ export function openFifoReaderSync(path: string, options?: { nonBlocking?: boole
  * @throws {TypeError} When `path` is empty or contains a NUL byte.
  */
 export function openFifoWriterSync(path: string, options?: { nonBlocking?: boolean }): PipeWriter {
-  return new PipeWriter(openEndSync(path, options, C.O_WRONLY));
+  return newPipeWriter(openEndSync(path, options, C.O_WRONLY));
 }

@@ -6,18 +6,25 @@
  *
  * @example Two processes meet at a FIFO
  * ```ts
+ * import { spawn as nodeSpawn } from "node:child_process";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
  * import { mkfifo, openFifoReader } from "@sysipc/sysipc/fifo";
- * const path = await Deno.makeTempDir() + "/jobs";
+ * const dir = mkdtempSync(tmpdir() + "/example-");
+ * const path = dir + "/jobs";
  * mkfifo(path);
- * // Another process: `echo job-1 > "$path"`
- * const reader = await openFifoReader(path, { timeout: 10 }).catch(() => null);
- * reader?.close();
+ * // Another process writes into it: here a shell.
+ * nodeSpawn("sh", ["-c", `echo job-1 > "$0"`, path], { stdio: "ignore" });
+ * using reader = await openFifoReader(path, { timeout: 10_000 }); // waits for the writer
+ * console.log(await new Response(reader.readable).text()); // "job-1\n"
+ * rmSync(dir, { recursive: true });
  * ```
  *
  * @module
  */
 export {
   type FifoOpenOptions,
+  type FifoReaderOptions,
   mkfifo,
   type MkfifoOptions,
   openFifoReader,

@@ -4,49 +4,167 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { IpcError } from "../ffi/errors.ts";
-import { checkBuffer, checkFd, checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
-import { check, EAGAIN, EINTR, EOPNOTSUPP, errno, libc } from "../ffi/libc.ts";
+import { errnoName, IpcError } from "../ffi/errors.ts";
+import {
+  checkBuffer,
+  checkFd,
+  checkInteger,
+  FdHandle,
+  type FromFdOptions,
+  fromFdOwnership,
+  type Ownership,
+  toBytes,
+} from "../ffi/handle.ts";
+import {
+  check,
+  EAGAIN,
+  EINTR,
+  ENXIO,
+  EOPNOTSUPP,
+  errno,
+  libc,
+  stableCString,
+} from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
+import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { iovec } from "../ffi/structs.ts";
-import { checkWaitOptions, readyEvents, remaining, waitFd, type WaitOptions } from "../ffi/wait.ts";
+import {
+  checkWaitOptions,
+  deadlineOf,
+  readyEvents,
+  remaining,
+  type WaitContext,
+  waitFd,
+  type WaitOptions,
+} from "../ffi/wait/mod.ts";
+import { track } from "../ffi/wait/track.ts";
 
 const CHUNK = 65536;
+const MAX_TRANSFER = 0x7ffff000;
 
 /**
- * One non-blocking transfer through `preadv2`/`pwritev2` with `RWF_NOWAIT`, which leaves
- * the descriptor's (possibly shared) `O_NONBLOCK` flag alone. Returns the byte count, or
- * -1 when the call would block.
+ * Non-blocking transfers for one handle, which never block whatever the descriptor is.
+ * The capability belongs to the descriptor, so each handle finds out for itself, once:
+ * - `preadv2`/`pwritev2` with `RWF_NOWAIT` where the file accepts it (anonymous pipes,
+ *   sockets): this leaves the descriptor's shared `O_NONBLOCK` flag alone;
+ * - FIFOs opened by path and ttys reject `RWF_NOWAIT` (`EOPNOTSUPP`): the handle then
+ *   opens a private `O_NONBLOCK` description of the same pipe or device through
+ *   `/proc/self/fd/N` and transfers through it (it counts as one more reader or writer
+ *   of a FIFO only while the handle is open, like the handle's own descriptor);
+ * - regular files and block devices never wait for a peer: plain transfers.
  */
-class NowaitIo {
+class AsyncIo {
   #iov = new DataView(new ArrayBuffer(iovec.size));
-  // RWF_NOWAIT on pipes needs Linux 5.x; before that, check readiness with poll() first.
-  static supported = true;
+  /** `-1`: `RWF_NOWAIT` on the handle's fd; `-2`: plain transfers; else the private fd. */
+  #private = -1;
+  /** Whether the fd is a FIFO opened by path (known once `RWF_NOWAIT` was refused). */
+  fifo = false;
+  #hold: (fd: number) => void;
 
+  constructor(hold: (fd: number) => void) {
+    this.#hold = hold;
+  }
+
+  /** One transfer: the byte count, or -1 when it would block. */
   transfer(fd: number, bytes: Uint8Array, offset: number, write: boolean): number {
-    if (!NowaitIo.supported && !readyEvents(fd, write ? C.POLLOUT : C.POLLIN)) return -1;
-    // Looked up on every call, right before the call: Bun may move a small typed array's
-    // bytes when it first hands them to native code, so an address must never be cached.
-    const address = runtime.addressOf(bytes) + offset;
-    const iov = this.#iov;
-    iov.setUint32(iovec.offsets.iov_base, address % 0x100000000, true);
-    iov.setUint32(iovec.offsets.iov_base + 4, Math.floor(address / 0x100000000), true);
-    iov.setUint32(iovec.offsets.iov_len, Math.min(bytes.length - offset, 0x7ffff000), true);
     while (true) {
+      // Looked up right before the call: Bun may move a small typed array's bytes when it
+      // first hands them to native code, so an address must never be cached.
+      const address = runtime.addressOf(bytes) + offset;
+      const iov = this.#iov;
+      iov.setUint32(iovec.offsets.iov_base, address % 0x100000000, true);
+      iov.setUint32(iovec.offsets.iov_base + 4, Math.floor(address / 0x100000000), true);
+      iov.setUint32(iovec.offsets.iov_len, Math.min(bytes.length - offset, MAX_TRANSFER), true);
+      const target = this.#private >= 0 ? this.#private : fd;
+      const flags = this.#private === -1 ? C.RWF_NOWAIT : 0;
       const n = write
-        ? libc.pwritev2(fd, iov, 1, -1, NowaitIo.supported ? C.RWF_NOWAIT : 0)
-        : libc.preadv2(fd, iov, 1, -1, NowaitIo.supported ? C.RWF_NOWAIT : 0);
+        ? libc.pwritev2(target, iov, 1, -1, flags)
+        : libc.preadv2(target, iov, 1, -1, flags);
       if (n >= 0) return n;
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN) return -1;
-      if (e === EOPNOTSUPP && NowaitIo.supported) {
-        NowaitIo.supported = false;
-        return -1; // wait for readiness, then transfer without the flag
+      if (e === EOPNOTSUPP && this.#private === -1) {
+        this.#private = this.#reopen(fd, write);
+        if (this.#private >= 0) this.#hold(this.#private);
+        continue;
       }
       throw new IpcError({ errno: e, syscall: write ? "write" : "read" });
     }
   }
+
+  #reopen(fd: number, write: boolean): number {
+    const syscall = write ? "write" : "read";
+    const type = fileMode(fd) & C.S_IFMT;
+    if (type === C.S_IFREG || type === C.S_IFBLK) return -2;
+    this.fifo = type === C.S_IFIFO;
+    if (type !== C.S_IFIFO && type !== C.S_IFCHR) {
+      throw IpcError.of(
+        "EOPNOTSUPP",
+        syscall,
+        undefined,
+        `Async I/O is not possible on fd ${fd}, which is ${
+          fileTypeName(type)
+        }: it rejects RWF_NOWAIT; use the sync form`,
+      );
+    }
+    const path = stableCString(`/proc/self/fd/${fd}`);
+    const flags = (write ? C.O_WRONLY : C.O_RDONLY) | C.O_NONBLOCK | C.O_CLOEXEC;
+    while (true) {
+      const own = libc.open(path, flags, 0);
+      if (own >= 0) return own;
+      const e = errno();
+      if (e === EINTR) continue;
+      // A FIFO with no reader left: what a blocking write would report.
+      if (e === ENXIO && write) throw IpcError.of("EPIPE", "write");
+      throw new IpcError({
+        errno: e,
+        syscall,
+        detail: `Async I/O on fd ${fd} (${fileTypeName(type)}) needs a private non-blocking ` +
+          `description, and opening /proc/self/fd/${fd} failed with ${errnoName(e)}`,
+      });
+    }
+  }
+}
+
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
+function internalOnly(fd: number, kind: string): number {
+  if (!constructing) {
+    throw new TypeError(
+      `${kind} has no public constructor: use pipe(), a FIFO open or ${kind}.fromFd(fd)`,
+    );
+  }
+  constructing = false;
+  return fd;
+}
+
+let makeReader: (fd: number, ownership: Ownership) => PipeReader;
+let makeWriter: (fd: number, ownership: Ownership) => PipeWriter;
+
+/**
+ * A reader for a descriptor sysipc opened (for `pipe()` and the FIFO opens).
+ *
+ * @param fd The read end.
+ * @param ownership Who closes it.
+ * @returns The reader.
+ */
+export function newPipeReader(fd: number, ownership: Ownership = "owned"): PipeReader {
+  constructing = true;
+  return makeReader(fd, ownership);
+}
+
+/**
+ * A writer for a descriptor sysipc opened (for `pipe()` and the FIFO opens).
+ *
+ * @param fd The write end.
+ * @param ownership Who closes it.
+ * @returns The writer.
+ */
+export function newPipeWriter(fd: number, ownership: Ownership = "owned"): PipeWriter {
+  constructing = true;
+  return makeWriter(fd, ownership);
 }
 
 /**
@@ -65,25 +183,38 @@ class NowaitIo {
  * ```
  */
 export class PipeReader extends FdHandle {
-  #io = new NowaitIo();
+  #io = new AsyncIo((fd) => this.holdFd(fd));
   #readable?: ReadableStream<Uint8Array>;
+  #context: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
 
-  /** @internal Use {@linkcode pipe}, a FIFO open, or {@linkcode PipeReader.fromFd}. */
-  constructor(fd: number) {
-    super(fd);
+  static {
+    makeReader = (fd, ownership) => new PipeReader(fd, ownership);
+  }
+
+  private constructor(fd: number, ownership: Ownership) {
+    super(internalOnly(fd, "PipeReader"), ownership);
   }
 
   /**
-   * Wraps a descriptor this process already has (such as fd 3 handed over by a parent),
-   * taking ownership of it.
+   * Wraps a descriptor this process already has, such as fd 3 handed over by a parent.
+   * By default the reader takes it over and `close()` closes it; the garbage collector
+   * never closes it.
+   *
+   * @example Reading what a parent handed over at fd 3
+   * ```ts ignore
+   * import { PipeReader } from "@sysipc/sysipc/pipe";
+   * using input = PipeReader.fromFd(3);
+   * const text = await new Response(input.readable).text();
+   * ```
    *
    * @param fd The read end's descriptor.
-   * @returns A reader that closes `fd` when closed.
+   * @param options `own` (default `true`): whether `close()` closes `fd`.
+   * @returns The reader.
    * @throws {TypeError} When `fd` is not an integer.
    * @throws {RangeError} When `fd` is negative.
    */
-  static fromFd(fd: number): PipeReader {
-    return new PipeReader(checkFd(fd));
+  static fromFd(fd: number, options?: FromFdOptions): PipeReader {
+    return newPipeReader(checkFd(fd), fromFdOwnership(options));
   }
 
   /** The handle's kind, for messages. */
@@ -93,6 +224,9 @@ export class PipeReader extends FdHandle {
 
   /**
    * Reads up to `into.length` bytes, waiting for data without blocking the event loop.
+   * In packet mode (`pipe({ packet: true })`) a read takes one packet, and the kernel
+   * discards what does not fit in `into`: read into at least 4096 bytes (`PIPE_BUF`, the
+   * largest packet) to lose nothing.
    *
    * @param into Where the bytes go.
    * @param options `timeout` (ms) and `signal`.
@@ -105,24 +239,28 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    const deadline = options?.timeout === undefined ? 0 : performance.now() + options.timeout;
+    const deadline = deadlineOf(options);
     for (let waits = 0;; waits++) {
       const n = this.#io.transfer(fd, into, 0, false);
       if (n > 0) return n;
-      if (n === 0) return null;
+      // A FIFO that no writer has opened since this reader did (a non-blocking open, or
+      // an open on the polling backend) reads 0 bytes too: end of stream is only when a
+      // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
+      if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(fd, C.POLLIN, waits === 0 ? options : remaining(options, deadline), {
-        syscall: "read",
-        owner: this.waits,
-        spin: this.spin,
-      });
+      await waitFd(
+        fd,
+        C.POLLIN,
+        waits === 0 ? options : remaining(options, deadline),
+        this.#context,
+      );
       if (this.closed) throw IpcError.closed(this.kind, "read");
     }
   }
 
   /**
    * Reads up to `into.length` bytes, blocking the calling thread until data arrives
-   * (unless the descriptor is non-blocking).
+   * (unless the descriptor is non-blocking). Packet mode: as {@linkcode PipeReader.read}.
    *
    * @param into Where the bytes go.
    * @returns The number of bytes read, or `null` at end of stream.
@@ -133,7 +271,7 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     if (into.length === 0) return 0;
     while (true) {
-      const n = libc.read(fd, into, Math.min(into.length, 0x7ffff000));
+      const n = libc.read(fd, into, Math.min(into.length, MAX_TRANSFER));
       if (n > 0) return n;
       if (n === 0) return null;
       const e = errno();
@@ -178,24 +316,43 @@ export class PipeReader extends FdHandle {
  * ```
  */
 export class PipeWriter extends FdHandle {
-  #io = new NowaitIo();
+  #io = new AsyncIo((fd) => this.holdFd(fd));
   #writable?: WritableStream<Uint8Array>;
+  #context: WaitContext = { syscall: "write", owner: this.waits, spin: this.spin };
+  /** Settles when every async write so far is over; `null` when none is in flight. */
+  #tail: Promise<void> | null = null;
+  /** Async writes in flight, queued ones included. */
+  #active = 0;
 
-  /** @internal Use {@linkcode pipe}, a FIFO open, or {@linkcode PipeWriter.fromFd}. */
-  constructor(fd: number) {
-    super(fd);
+  static {
+    makeWriter = (fd, ownership) => new PipeWriter(fd, ownership);
+  }
+
+  private constructor(fd: number, ownership: Ownership) {
+    super(internalOnly(fd, "PipeWriter"), ownership);
   }
 
   /**
-   * Wraps a descriptor this process already has, taking ownership of it.
+   * Wraps a descriptor this process already has, such as fd 1 or fd 4 handed over by a
+   * parent. By default the writer takes it over and `close()` closes it; with
+   * `own: false` it never does. The garbage collector never closes it.
+   *
+   * @example Writing to stdout without ever closing it
+   * ```ts
+   * import { PipeWriter } from "@sysipc/sysipc/pipe";
+   * const out = PipeWriter.fromFd(1, { own: false });
+   * out.writeSync("to stdout\n");
+   * out.close(); // stdout stays open
+   * ```
    *
    * @param fd The write end's descriptor.
-   * @returns A writer that closes `fd` when closed.
+   * @param options `own` (default `true`): whether `close()` closes `fd`.
+   * @returns The writer.
    * @throws {TypeError} When `fd` is not an integer.
    * @throws {RangeError} When `fd` is negative.
    */
-  static fromFd(fd: number): PipeWriter {
-    return new PipeWriter(checkFd(fd));
+  static fromFd(fd: number, options?: FromFdOptions): PipeWriter {
+    return newPipeWriter(checkFd(fd), fromFdOwnership(options));
   }
 
   /** The handle's kind, for messages. */
@@ -206,7 +363,8 @@ export class PipeWriter extends FdHandle {
   /**
    * Writes all of `data`, waiting for room without blocking the event loop. Writes of at
    * most `PIPE_BUF` (4096) bytes are atomic; in packet mode each write of at most
-   * `PIPE_BUF` bytes is one packet.
+   * `PIPE_BUF` bytes is one packet. Writes on one writer never mix: a write starts after
+   * the previous one on the same writer is over (its `timeout` counts from the call).
    *
    * @param data Bytes, or a string written as UTF-8.
    * @param options `timeout` (ms) and `signal`.
@@ -215,16 +373,45 @@ export class PipeWriter extends FdHandle {
    * @throws {IpcError} `EPIPE` when no reader is left, `EBADF` when closed, `ETIMEDOUT`
    *   (the timeout covers the whole write), or `EAGAIN` when `timeout` is 0 and the pipe is
    *   full. When part of the data was written first, the error's `bytesWritten` says how
-   *   much; an abort rejects with `signal.reason` unchanged.
+   *   much. An abort rejects with `signal.reason` when nothing was written, and otherwise
+   *   with an `ECANCELED` `IpcError` whose `cause` is the reason and whose `bytesWritten`
+   *   says how much went through.
    */
   async write(data: Uint8Array | string, options?: WaitOptions): Promise<number> {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
-    const deadline = options?.timeout === undefined ? 0 : performance.now() + options.timeout;
+    const deadline = deadlineOf(options);
+    // Queue behind the writes still in flight on this writer, so that bytes never mix.
+    const previous = this.#tail;
+    let release!: () => void;
+    const over = new Promise<void>((resolve) => release = resolve);
+    this.#tail = previous === null ? over : previous.then(() => over);
+    this.#active++;
+    try {
+      if (previous !== null) {
+        await track<void>(options, this.#context, (settle) => {
+          void previous.then(settle);
+          return (then) => then();
+        });
+        if (this.closed) throw IpcError.closed(this.kind, "write");
+      }
+      return await this.#write(fd, bytes, options, deadline);
+    } finally {
+      release();
+      if (--this.#active === 0) this.#tail = null;
+    }
+  }
+
+  async #write(
+    fd: number,
+    bytes: Uint8Array,
+    options: WaitOptions | undefined,
+    deadline: number,
+  ): Promise<number> {
     let done = 0;
     try {
-      for (let waits = 0; done < bytes.length; waits++) {
+      while (done < bytes.length) {
         const n = this.#io.transfer(fd, bytes, done, true);
         if (n >= 0) {
           done += n;
@@ -234,20 +421,22 @@ export class PipeWriter extends FdHandle {
           if (done > 0) return done;
           throw IpcError.of("EAGAIN", "write");
         }
-        await waitFd(fd, C.POLLOUT, waits === 0 ? options : remaining(options, deadline), {
-          syscall: "write",
-          owner: this.waits,
-          spin: this.spin,
-        });
+        await waitFd(fd, C.POLLOUT, remaining(options, deadline), this.#context);
         if (this.closed) throw IpcError.closed(this.kind, "write");
       }
     } catch (e) {
-      if (done > 0 && e instanceof IpcError) {
+      if (done === 0) throw e;
+      const of = `after ${done} of ${bytes.length} bytes were written`;
+      if (e instanceof IpcError) {
         e.bytesWritten = done;
         // Written, not lost: say so in the message too.
-        e.message += ` (after ${done} of ${bytes.length} bytes were written)`;
+        e.message += ` (${of})`;
+        throw e;
       }
-      throw e;
+      const aborted = IpcError.of("ECANCELED", "write", undefined, `Aborted ${of}`);
+      aborted.bytesWritten = done;
+      (aborted as { cause?: unknown }).cause = e;
+      throw aborted;
     }
     return done;
   }
@@ -259,15 +448,24 @@ export class PipeWriter extends FdHandle {
    * @param data Bytes, or a string written as UTF-8.
    * @returns The number of bytes written.
    * @throws {IpcError} `EPIPE` when no reader is left, `EBADF` when closed, `EAGAIN` when
-   *   a non-blocking pipe is full.
+   *   a non-blocking pipe is full, `EBUSY` while an async write on this writer is not over
+   *   (its bytes and these would mix).
    */
   writeSync(data: Uint8Array | string): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
+    if (this.#active > 0) {
+      throw IpcError.of(
+        "EBUSY",
+        "write",
+        undefined,
+        "An async write on this PipeWriter is not over yet; await it before writeSync",
+      );
+    }
     let done = 0;
     while (done < bytes.length) {
       const rest = done === 0 ? bytes : bytes.subarray(done);
-      const n = libc.write(fd, rest, Math.min(rest.length, 0x7ffff000));
+      const n = libc.write(fd, rest, Math.min(rest.length, MAX_TRANSFER));
       if (n >= 0) {
         done += n;
         continue;
@@ -275,7 +473,12 @@ export class PipeWriter extends FdHandle {
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN && done > 0) return done;
-      throw new IpcError({ errno: e, syscall: "write" });
+      const error = new IpcError({ errno: e, syscall: "write" });
+      if (done > 0) {
+        error.bytesWritten = done;
+        error.message += ` (after ${done} of ${bytes.length} bytes were written)`;
+      }
+      throw error;
     }
     return done;
   }
@@ -313,8 +516,34 @@ export class PipeWriter extends FdHandle {
 export interface PipeOptions {
   /** Open both ends with `O_NONBLOCK`: sync calls then fail with `EAGAIN` instead of blocking. Default `false`. */
   nonBlocking?: boolean;
-  /** Packet mode (`O_DIRECT`): each write of up to 4096 bytes is read back as one packet. Default `false`. */
+  /**
+   * Packet mode (`O_DIRECT`): each write of up to 4096 bytes is read back as one packet,
+   * and a read into a buffer smaller than the packet loses the rest of the packet (the
+   * kernel discards it). Default `false`.
+   */
   packet?: boolean;
+}
+
+/**
+ * Checks an options object whose fields are all booleans.
+ *
+ * @param options The value.
+ * @param fields The boolean fields it may have.
+ * @throws {TypeError} When it is not an object, or a field is not a boolean.
+ */
+export function checkFlags(options: unknown, fields: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `options must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  for (const field of fields) {
+    const value = (options as Record<string, unknown>)[field];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`${field} must be a boolean, got ${typeof value}`);
+    }
+  }
 }
 
 /**
@@ -335,14 +564,13 @@ export interface PipeOptions {
  * @param options `nonBlocking` and `packet`.
  * @returns The read end and the write end.
  * @throws {IpcError} `EMFILE`/`ENFILE` when out of descriptors.
+ * @throws {TypeError} When `options` is not an object of booleans.
  */
 export function pipe(options?: PipeOptions): [PipeReader, PipeWriter] {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new TypeError("options must be an object");
-  }
+  checkFlags(options, ["nonBlocking", "packet"]);
   const fds = new Int32Array(2);
   const flags = C.O_CLOEXEC | (options?.nonBlocking ? C.O_NONBLOCK : 0) |
     (options?.packet ? C.O_DIRECT : 0);
   check(libc.pipe2(fds, flags), "pipe2");
-  return [new PipeReader(fds[0]), new PipeWriter(fds[1])];
+  return [newPipeReader(fds[0]!), newPipeWriter(fds[1]!)];
 }

@@ -6,13 +6,14 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { IpcError } from "../ffi/errors.ts";
+import { errnoName, IpcError } from "../ffi/errors.ts";
 import { checkFd } from "../ffi/handle.ts";
 import {
   check,
   checkCode,
   checkRetry,
   cString,
+  describeValue,
   EBADF,
   errno,
   libc,
@@ -20,7 +21,8 @@ import {
 } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { siginfo, sigset, spawnAttr, spawnFileActions } from "../ffi/structs.ts";
-import { waitFd } from "../ffi/wait.ts";
+import { fileMode, fileTypeName } from "../ffi/stat.ts";
+import { waitFd } from "../ffi/wait/mod.ts";
 import { type SignalName, signalName, signalNumber } from "../signal/names.ts";
 
 /** A descriptor to hand to the child: an fd number, or any handle with an `fd`. */
@@ -80,6 +82,13 @@ export interface Child {
    * @throws {IpcError} `ESRCH` once it has ended and been reaped.
    */
   kill(signal?: SignalName | number): void;
+  /**
+   * Lets this process exit while the child still runs (as Node's `ChildProcess.unref()`).
+   * `status` still settles if the child ends while this process is running.
+   */
+  unref(): void;
+  /** Undoes {@linkcode Child.unref}: the pending child keeps this process alive again. */
+  ref(): void;
 }
 
 const encoder = new TextEncoder();
@@ -111,6 +120,59 @@ function fdOf(source: unknown, what: string): number {
     return checkFd(fd, `${what}.fd`);
   }
   return checkFd(source, what);
+}
+
+function stdioOf(source: unknown, what: string): number | "null" | undefined {
+  if (source === undefined || source === "inherit") return undefined;
+  if (source === "null") return "null";
+  if (
+    typeof source !== "number" &&
+    (typeof source !== "object" || source === null || !("fd" in source))
+  ) {
+    throw new TypeError(
+      `${what} must be "inherit", "null", a file descriptor number or a handle with an fd ` +
+        `(such as a PipeReader), got ${describeValue(source)}`,
+    );
+  }
+  return fdOf(source, what);
+}
+
+/** glibc's search path when `PATH` is not set (`confstr(_CS_PATH)`). */
+const DEFAULT_PATH = "/bin:/usr/bin";
+
+/**
+ * Finds the file `posix_spawn` should run, as `execvp` would, but in the `PATH` the child
+ * gets (`env.PATH` when `env` is given) rather than the parent's.
+ */
+function resolveCommand(command: string, env: Record<string, string> | undefined, cwd?: string) {
+  if (command.includes("/")) return command;
+  let search: string;
+  if (env !== undefined) search = env.PATH ?? DEFAULT_PATH;
+  else {
+    const address = libc.getenv(stableCString("PATH"));
+    search = address === 0n ? DEFAULT_PATH : runtime.cstring(address);
+  }
+  let denied: string | undefined;
+  for (const dir of search.split(":")) {
+    const candidate = `${dir === "" ? "." : dir}/${command}`;
+    // Relative entries are relative to the child's working directory, as in the child.
+    const here = cwd !== undefined && !candidate.startsWith("/")
+      ? `${cwd}/${candidate}`
+      : candidate;
+    let mode: number;
+    try {
+      mode = fileMode(here);
+    } catch {
+      continue; // not there (or not reachable): try the next directory
+    }
+    if ((mode & C.S_IFMT) !== C.S_IFREG) continue;
+    if (libc.access(stableCString(here), C.X_OK) === 0) return candidate;
+    denied ??= here;
+  }
+  if (denied !== undefined) {
+    throw IpcError.of("EACCES", "spawn", command, `Permission denied: ${denied} is not executable`);
+  }
+  throw IpcError.of("ENOENT", "spawn", command, `Command not found in PATH (${search})`);
 }
 
 let environAddress: bigint | undefined;
@@ -167,10 +229,10 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
   // Target fd → source fd ("null" for /dev/null).
   const plan = new Map<number, number | "null">();
   const stdio = [options.stdin, options.stdout, options.stderr];
-  const stdioNames = ["stdin", "stdout", "stderr"];
+  const stdioNames = ["stdin", "stdout", "stderr"] as const;
   stdio.forEach((s, target) => {
-    if (s === undefined || s === "inherit") return;
-    plan.set(target, s === "null" ? "null" : fdOf(s, stdioNames[target]));
+    const source = stdioOf(s, stdioNames[target]!);
+    if (source !== undefined) plan.set(target, source);
   });
   for (const [key, source] of Object.entries(options.fds ?? {})) {
     const target = Number(key);
@@ -183,6 +245,20 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
   }
   const blocked = (options.blockSignals ?? []).map((s) => signalNumber(s));
   const cwd = options.cwd === undefined ? undefined : cString(options.cwd, "cwd");
+  if (options.cwd !== undefined) {
+    let mode: number;
+    try {
+      mode = fileMode(options.cwd, "cwd");
+    } catch (e) {
+      if (e instanceof IpcError) {
+        throw IpcError.of(e.code, "spawn", options.cwd, `Cannot use cwd: ${e.message}`);
+      }
+      throw e;
+    }
+    if ((mode & C.S_IFMT) !== C.S_IFDIR) {
+      throw IpcError.of("ENOTDIR", "spawn", options.cwd, `cwd is ${fileTypeName(mode)}`);
+    }
+  }
   let envp: CStringArray | undefined;
   if (options.env !== undefined) {
     if (typeof options.env !== "object" || options.env === null) {
@@ -198,7 +274,7 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
     );
   }
   const argv = new CStringArray([command, ...args]);
-  const file = cString(command, "command");
+  const file = cString(resolveCommand(command, options.env, options.cwd), "command");
 
   const actions = new Uint8Array(spawnFileActions.size);
   const attr = new Uint8Array(spawnAttr.size);
@@ -257,12 +333,8 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
     );
     const pid = new Int32Array(1);
     const env = envp ? runtime.addressOf(envp.pointers) : currentEnviron();
-    checkCode(
-      libc.posix_spawnp(pid, file, actions, attr, argv.pointers, env),
-      "posix_spawn",
-      command,
-    );
-    return startChild(pid[0]);
+    checkCode(libc.posix_spawn(pid, file, actions, attr, argv.pointers, env), "spawn", command);
+    return startChild(pid[0]!);
   } finally {
     for (const fd of temps) libc.close(fd);
     libc.posix_spawn_file_actions_destroy(actions);
@@ -270,13 +342,58 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
   }
 }
 
+/**
+ * Opens the child's pidfd. If that fails (out of descriptors, say), the child is killed
+ * and reaped before the error is thrown: a caller who gets no `Child` must not get a
+ * running process it cannot see either.
+ */
+function openPidfd(pid: number): number {
+  const pidfd = libc.syscall(C.SYS_pidfd_open, pid, 0, 0, 0, 0, 0);
+  if (pidfd >= 0) return pidfd;
+  const e = errno();
+  const error = new IpcError({
+    errno: e,
+    syscall: "spawn",
+    detail: `Started process ${pid} but could not open its pidfd (${
+      errnoName(e)
+    }), so it was killed`,
+  });
+  libc.kill(pid, signalNumber("SIGKILL"));
+  const info = new DataView(new ArrayBuffer(siginfo.size));
+  checkRetry(() => libc.waitid(C.P_PID, pid, info, C.WEXITED), "waitid");
+  throw error;
+}
+
+/** Why a wait on the child's pidfd was cancelled by `ref()`/`unref()`: start it again. */
+const REWAIT = Symbol("rewait");
+
 function startChild(pid: number): Child {
-  const pidfd = checkRetry(() => libc.syscall(C.SYS_pidfd_open, pid, 0, 0, 0, 0, 0), "pidfd_open");
+  const pidfd = openPidfd(pid);
   let reaped = false;
+  let ref = true;
+  let rewait = new AbortController();
   const status = (async (): Promise<ChildStatus> => {
     try {
-      await waitFd(pidfd, C.POLLIN, undefined, { syscall: "waitid" });
       const info = new DataView(new ArrayBuffer(siginfo.size));
+      // Someone else may have reaped it before the pidfd was opened, and the pid may have
+      // been reused: then it is no child of ours, and waitid says ECHILD.
+      checkRetry(
+        () => libc.waitid(C.P_PIDFD, pidfd, info, C.WEXITED | C.WNOHANG | C.WNOWAIT),
+        "waitid",
+      );
+      while (true) {
+        try {
+          await waitFd(pidfd, C.POLLIN, { signal: rewait.signal }, {
+            syscall: "waitid",
+            spin: null,
+            ref,
+          });
+          break;
+        } catch (e) {
+          if (e !== REWAIT) throw e;
+          rewait = new AbortController();
+        }
+      }
       checkRetry(() => libc.waitid(C.P_PIDFD, pidfd, info, C.WEXITED), "waitid");
       const code = info.getInt32(siginfo.offsets.si_code, true);
       const value = info.getInt32(siginfo.offsets.si_status, true);
@@ -291,6 +408,11 @@ function startChild(pid: number): Child {
   // A caller that never awaits `status` must not get an unhandled rejection; one that
   // does still sees the error.
   status.catch(() => {});
+  const setRef = (wanted: boolean) => {
+    if (ref === wanted || reaped) return;
+    ref = wanted;
+    rewait.abort(REWAIT);
+  };
   return {
     pid,
     status,
@@ -299,5 +421,7 @@ function startChild(pid: number): Child {
       if (reaped) throw IpcError.of("ESRCH", "kill", undefined, `Process ${pid} has ended`);
       check(libc.syscall(C.SYS_pidfd_send_signal, pidfd, n, 0, 0, 0, 0), "pidfd_send_signal");
     },
+    unref: () => setRef(false),
+    ref: () => setRef(true),
   };
 }

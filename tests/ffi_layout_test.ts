@@ -37,6 +37,13 @@ const NO_C_MACRO: Readonly<Record<string, string>> = {};
 const ENUMERATORS: Readonly<Record<string, string>> = {
   P_PIDFD: "an idtype_t enumerator in glibc's sys/wait.h; the kernel's macro is in " +
     "linux/wait.h, which cannot be included together with sys/wait.h",
+  P_PID: "an idtype_t enumerator in glibc's sys/wait.h",
+  IORING_OP_POLL_ADD: "an io_uring_op enumerator",
+  IORING_OP_ASYNC_CANCEL: "an io_uring_op enumerator",
+  IORING_OP_OPENAT: "an io_uring_op enumerator",
+  IORING_OP_WRITE: "an io_uring_op enumerator",
+  IORING_REGISTER_FILES: "an io_uring_register_op enumerator",
+  IORING_UNREGISTER_FILES: "an io_uring_register_op enumerator",
 };
 
 /** Headers for the constants; the struct headers come from the layouts themselves. */
@@ -439,6 +446,7 @@ offset:struct statx:stx_mask:0
 offset:struct statx:stx_uid:20
 offset:struct statx:stx_gid:24
 offset:struct statx:stx_mode:28
+offset:struct statx:stx_ino:32
 offset:struct statx:stx_size:40
 size:siginfo_t:128
 offset:siginfo_t:si_signo:0

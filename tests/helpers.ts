@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { engineFds } from "../ffi/wait.ts";
+import { ringFds as engineFds } from "../ffi/wait/ring.ts";
 import { platform } from "../mod.ts";
 
 /** The repository's root. */
@@ -66,6 +66,7 @@ export interface FixtureResult {
  * @param fixture The fixture's file name.
  * @param args Arguments for the script.
  * @param timeoutMs Kill it after this long.
+ * @param env Extra environment variables.
  * @returns Exit code and output.
  */
 export function runFixture(
@@ -73,10 +74,16 @@ export function runFixture(
   fixture: string,
   args: string[] = [],
   timeoutMs = 20_000,
+  env?: Record<string, string>,
 ): Promise<FixtureResult> {
   const [command, argv] = fixtureCommand(runtime, fixture, args);
+  const options = {
+    timeout: timeoutMs,
+    encoding: "utf8" as const,
+    env: { ...process.env, ...env },
+  };
   return new Promise((resolve) => {
-    execFile(command, argv, { timeout: timeoutMs, encoding: "utf8" }, (error, stdout, stderr) => {
+    execFile(command, argv, options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });

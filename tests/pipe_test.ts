@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { IpcError } from "../ffi/errors.ts";
-import { setWaitSpin } from "../ffi/wait.ts";
+import { setWaitSpin } from "../ffi/wait/mod.ts";
 import { pipe, PipeReader, PipeWriter } from "../pipe/mod.ts";
 import { noLeak, readAll, sleep } from "./helpers.ts";
 

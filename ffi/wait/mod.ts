@@ -1,0 +1,232 @@
+/**
+ * The wait engine: the one way sysipc waits without blocking the event loop.
+ *
+ * Every async operation first tries its system call without blocking (`RWF_NOWAIT`, a
+ * private `O_NONBLOCK` description, `IPC_NOWAIT`, …). Only when that would block does it
+ * wait here, and the wait is for *readiness*: nothing is read or consumed on the caller's
+ * behalf, so sync and async calls can be mixed on one handle, a descriptor can be handed
+ * to a child at any time, and a cancelled wait leaves the kernel object exactly as it was.
+ *
+ * A wait first spins on event-loop turns (`./spin.ts`), then parks in one of two backends:
+ * io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
+ * unavailable or `SYSIPC_WAIT_ENGINE=poll` is set in the environment. Timeouts, aborts and
+ * closes are handled once for both (`./track.ts`); sync calls with a timeout retry `EINTR`
+ * against one deadline (`./options.ts`).
+ *
+ * @module
+ */
+import { clearImmediate, setImmediate } from "node:timers";
+import { C } from "../constants.ts";
+import { IpcError } from "../errors.ts";
+import { libc, stableCString } from "../libc.ts";
+import { runtime } from "../runtime.ts";
+import { uringSqe as SQE } from "../structs.ts";
+import { pollFd, pollRetry, readyEvents } from "./poll.ts";
+import { getRing, ringAvailable } from "./ring.ts";
+import { adaptSpin, newSpinState, spinBudget } from "./spin.ts";
+import { type Cancel, track, type WaitContext } from "./track.ts";
+import type { WaitOptions } from "./options.ts";
+
+export {
+  checkWaitOptions,
+  deadlineOf,
+  remaining,
+  retryWithDeadline,
+  type WaitOptions,
+} from "./options.ts";
+export { cancelAll, type Owner, type WaitContext } from "./track.ts";
+export { newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
+export { readyEvents } from "./poll.ts";
+
+/** Which backend waits: `"io_uring"` or `"poll"`. */
+export type EngineKind = "io_uring" | "poll";
+
+let chosen: EngineKind | undefined;
+
+function engineKind(): EngineKind {
+  if (chosen !== undefined) return chosen;
+  const address = libc.getenv(stableCString("SYSIPC_WAIT_ENGINE"));
+  const wanted = address === 0n ? "" : runtime.cstring(address);
+  if (wanted !== "" && wanted !== "poll" && wanted !== "io_uring") {
+    throw new TypeError(
+      `SYSIPC_WAIT_ENGINE must be "poll" or "io_uring", got ${JSON.stringify(wanted)}`,
+    );
+  }
+  if (wanted === "poll") return chosen = "poll";
+  const available = ringAvailable();
+  if (wanted === "io_uring" && !available) {
+    throw new Error("SYSIPC_WAIT_ENGINE=io_uring, but io_uring is not available here");
+  }
+  return chosen = available ? "io_uring" : "poll";
+}
+
+/**
+ * The backend that serves waits in this process: `"io_uring"`, or `"poll"` where io_uring
+ * is unavailable or the environment variable `SYSIPC_WAIT_ENGINE=poll` asks for it.
+ *
+ * @returns The backend's name.
+ */
+export function waitEngine(): EngineKind {
+  return engineKind();
+}
+
+/** The ring for this wait, or `null` when the poll set serves it. */
+function ring() {
+  return engineKind() === "io_uring" ? getRing() : null;
+}
+
+const sharedSpin = newSpinState();
+
+/**
+ * Parks a wait for readiness in the backend.
+ *
+ * @returns How to cancel it.
+ */
+function parkFd(
+  fd: number,
+  events: number,
+  context: WaitContext,
+  settle: (revents: number) => void,
+  fail: (error: unknown) => void,
+): Cancel {
+  const r = ring();
+  const ref = context.ref !== false;
+  if (r === null) return pollFd(fd, events, ref, settle);
+  return r.start({
+    prep(s, o) {
+      s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_POLL_ADD);
+      s.setInt32(o + SQE.offsets.fd, fd, true);
+      s.setUint32(o + SQE.offsets.poll32_events, events, true);
+      return 0;
+    },
+    settle(res) {
+      if (res >= 0) settle(res);
+      else fail(new IpcError({ errno: -res, syscall: context.syscall, path: context.path }));
+    },
+    fail,
+    ref,
+  });
+}
+
+/**
+ * Waits until `fd` is ready for `events` (`POLLIN`, `POLLOUT`, …), without consuming
+ * anything. Resolves with the ready events, which may include `POLLHUP`/`POLLERR`.
+ *
+ * @param fd The descriptor.
+ * @param events The poll events to wait for.
+ * @param options Timeout and abort signal.
+ * @param context Names the operation in errors; the owner cancels on close.
+ * @returns The poll events that became ready.
+ */
+export function waitFd(
+  fd: number,
+  events: number,
+  options: WaitOptions | undefined,
+  context: WaitContext,
+): Promise<number> {
+  const spin = context.spin === undefined ? sharedSpin : context.spin;
+  return track<number>(options, context, (settle, fail) => {
+    const start = performance.now();
+    const budget = spin === null ? 0 : spinBudget(spin);
+    const parked = (ready: number) => {
+      if (spin !== null) adaptSpin(spin, budget, (performance.now() - start) * 1000);
+      settle(ready);
+    };
+    if (budget <= 0) return parkFd(fd, events, context, parked, fail);
+    let stage: Cancel | undefined;
+    let turn: ReturnType<typeof setImmediate> | undefined;
+    const until = start + budget / 1000;
+    const check = () => {
+      turn = undefined;
+      try {
+        // Give the CPU to a runnable peer on this CPU (it may be the one that will
+        // answer); returns at once when there is none.
+        libc.sched_yield();
+        const ready = readyEvents(fd, events);
+        if (ready) return settle(ready);
+        if (performance.now() < until) turn = setImmediate(check);
+        else stage = parkFd(fd, events, context, parked, fail);
+      } catch (e) {
+        fail(e);
+      }
+    };
+    turn = setImmediate(check);
+    return (then) => {
+      if (turn !== undefined) clearImmediate(turn);
+      if (stage) stage(then);
+      else then();
+    };
+  });
+}
+
+/**
+ * Retries `attempt` until it returns something other than `undefined`, on the shared poll
+ * set's timer (backing off from 0 to 16 ms). The path for waits with nothing to poll.
+ *
+ * @param attempt A non-blocking try: a result, or `undefined` for "not yet".
+ * @param options Timeout and abort signal.
+ * @param context Names the operation in errors; the owner cancels on close.
+ * @returns The first result.
+ */
+export function pollUntil<T>(
+  attempt: () => T | undefined,
+  options: WaitOptions | undefined,
+  context: WaitContext,
+): Promise<T> {
+  return track<T>(
+    options,
+    context,
+    (settle, fail) => pollRetry(attempt, context.ref !== false, settle, fail),
+  );
+}
+
+/**
+ * Opens a path with `openat(2)` performed by the kernel asynchronously, so that an open
+ * that blocks (a FIFO waiting for its peer) does not block the event loop. Without
+ * io_uring, `fallback` is retried on the polling backend instead.
+ *
+ * @param path The encoded path, over an `ArrayBuffer` of its own (kept alive until the
+ *   kernel is done with it).
+ * @param flags The open flags.
+ * @param mode The creation mode.
+ * @param fallback A non-blocking attempt for the polling backend.
+ * @param options Timeout and abort signal.
+ * @param context Names the operation in errors.
+ * @returns The new fd; rejects with an {@linkcode IpcError} when the open fails.
+ */
+export function openAsync(
+  path: Uint8Array,
+  flags: number,
+  mode: number,
+  fallback: () => number | undefined,
+  options: WaitOptions | undefined,
+  context: WaitContext,
+): Promise<number> {
+  const address = BigInt(runtime.addressOf(path));
+  return track<number>(options, context, (settle, fail) => {
+    const r = ring();
+    if (r === null) return pollRetry(fallback, context.ref !== false, settle, fail);
+    return r.start({
+      prep(s, o) {
+        s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_OPENAT);
+        s.setInt32(o + SQE.offsets.fd, C.AT_FDCWD, true);
+        s.setBigUint64(o + SQE.offsets.addr, address, true);
+        s.setUint32(o + SQE.offsets.len, mode, true);
+        s.setUint32(o + SQE.offsets.open_flags, flags, true);
+        // Run in an io-wq worker from the start: the inline attempt would add O_NONBLOCK,
+        // which opens a FIFO reader at once and fails a writer with ENXIO.
+        return C.IOSQE_ASYNC;
+      },
+      settle(res) {
+        void path; // keeps the bytes alive until the kernel is done with them
+        if (res >= 0) settle(res);
+        else fail(new IpcError({ errno: -res, syscall: context.syscall, path: context.path }));
+      },
+      fail,
+      discard(fd) {
+        libc.close(fd);
+      },
+      ref: context.ref !== false,
+    });
+  });
+}
