@@ -80,7 +80,7 @@ export class IpcError extends Error {
    * Set when a write failed after part of the data was written: how many bytes were
    * (the rest was not), so that nothing is lost without the caller knowing.
    */
-  bytesWritten?: number;
+  declare bytesWritten?: number;
 
   /**
    * Builds the error; the message reads like `EEXIST: File exists, shm_open '/jobs'`.

@@ -20,11 +20,13 @@ export {
   check,
   checkCode,
   checkRetry,
+  cString,
   errno,
   libc,
   LIBC_CANDIDATES,
   libcPath,
   LIBRT,
+  stableCString,
 } from "./libc.ts";
 export { type Doorbell, type DoorbellState, type Runtime, runtime } from "./runtime.ts";
 export { type Layout, layouts } from "./structs.ts";

@@ -29,7 +29,7 @@ describe("wait engine", () => {
     it(`the polling backend gives the same results on ${runtime}`, async () => {
       using dir = tempDir();
       const result = await runFixture(runtime, "poll_engine.ts", [join(dir.path, "f")], 20_000, {
-        SYSIPC_WAIT_ENGINE: "poll",
+        env: { SYSIPC_WAIT_ENGINE: "poll" },
       });
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), {

@@ -183,6 +183,57 @@ describe("fifo: open rules", () => {
   });
 });
 
+describe("fifo: a job queue", () => {
+  it("a persistent reader gets every job from two shell writers that come and go", () =>
+    noLeak(async () => {
+      using dir = tempDir();
+      const path = join(dir.path, "jobs");
+      mkfifo(path);
+      mkfifo(path, { allowExisting: true }); // a second start of the server is fine
+      using jobs = await openFifoReader(path, { persistent: true });
+      // Each `echo` opens the FIFO, writes one line (atomic: < PIPE_BUF) and closes it.
+      const writers = ["a", "b"].map((tag) =>
+        sh(`i=0; while [ $i -lt 1000 ]; do echo "${tag}$i" > '${path}'; i=$((i+1)); done`)
+      );
+      const seen = new Set<string>();
+      const buf = new Uint8Array(4096);
+      let pending = "";
+      while (seen.size < 2000) {
+        const n = await jobs.read(buf, { timeout: 20_000 });
+        assert.notEqual(n, null, "a persistent reader never reaches end of stream");
+        pending += new TextDecoder().decode(buf.subarray(0, n!));
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) {
+          assert.ok(!seen.has(line), `${line} arrived twice`);
+          seen.add(line);
+        }
+      }
+      await Promise.all(writers);
+      assert.equal(seen.size, 2000);
+      assert.equal(pending, "");
+      for (const tag of ["a", "b"]) {
+        for (let i = 0; i < 1000; i++) assert.ok(seen.has(`${tag}${i}`), `${tag}${i} was lost`);
+      }
+      // Nothing is left: every job was read exactly once.
+      await assert.rejects(jobs.read(buf, { timeout: 0 }), isCode("EAGAIN"));
+    }));
+
+  it("mkfifo with allowExisting accepts a FIFO, and still refuses anything else", () => {
+    using dir = tempDir();
+    const path = join(dir.path, "f");
+    mkfifo(path, { allowExisting: true });
+    mkfifo(path, { allowExisting: true });
+    assert.throws(() => mkfifo(path), isCode("EEXIST"));
+    const file = join(dir.path, "regular");
+    writeFileSync(file, "");
+    assert.throws(
+      () => mkfifo(file, { allowExisting: true }),
+      /EEXIST: File exists and is a regular file, mkfifo/,
+    );
+  });
+});
+
 describe("fifo: across processes", () => {
   for (const peer of [CURRENT, OTHER]) {
     it(`${CURRENT} exchanges messages with a ${peer} process over a FIFO pair`, () =>

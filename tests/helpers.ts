@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Buffer } from "node:buffer";
@@ -38,16 +38,18 @@ export const OTHER: RuntimeName = CURRENT === "deno" ? "bun" : "deno";
  * @param runtime Which runtime.
  * @param fixture The fixture's file name in tests/fixtures.
  * @param args Arguments for the script.
+ * @param denoFlags Extra flags for `deno run`.
  * @returns The program and its arguments.
  */
 export function fixtureCommand(
   runtime: RuntimeName,
   fixture: string,
   args: string[] = [],
+  denoFlags: string[] = [],
 ): [string, string[]] {
   const script = join(ROOT, "tests", "fixtures", fixture);
   return runtime === "deno"
-    ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", script, ...args]]
+    ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", ...denoFlags, script, ...args]]
     : [RUNTIMES.bun, [script, ...args]];
 }
 
@@ -66,7 +68,7 @@ export interface FixtureResult {
  * @param fixture The fixture's file name.
  * @param args Arguments for the script.
  * @param timeoutMs Kill it after this long.
- * @param env Extra environment variables.
+ * @param extra Extra environment variables, and extra flags for `deno run`.
  * @returns Exit code and output.
  */
 export function runFixture(
@@ -74,20 +76,27 @@ export function runFixture(
   fixture: string,
   args: string[] = [],
   timeoutMs = 20_000,
-  env?: Record<string, string>,
+  extra: { env?: Record<string, string>; denoFlags?: string[] } = {},
 ): Promise<FixtureResult> {
-  const [command, argv] = fixtureCommand(runtime, fixture, args);
-  const options = {
-    timeout: timeoutMs,
-    encoding: "utf8" as const,
-    env: { ...process.env, ...env },
-  };
+  const [command, argv] = fixtureCommand(runtime, fixture, args, extra.denoFlags);
+  const env = { ...process.env, ...extra.env };
+  const options = { timeout: timeoutMs, encoding: "utf8" as const, env };
   return new Promise((resolve) => {
     execFile(command, argv, options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Whether a command is installed (found in `PATH`).
+ *
+ * @param name The command.
+ * @returns `true` when `command -v` finds it.
+ */
+export function hasCommand(name: string): boolean {
+  return spawnSync("sh", ["-c", 'command -v "$0"', name]).status === 0;
 }
 
 let counter = 0;

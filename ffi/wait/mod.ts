@@ -22,7 +22,7 @@ import { libc, stableCString } from "../libc.ts";
 import { runtime } from "../runtime.ts";
 import { uringSqe as SQE } from "../structs.ts";
 import { pollFd, pollRetry, readyEvents } from "./poll.ts";
-import { getRing, ringAvailable } from "./ring.ts";
+import { getRing, ringAvailable, type RingOp } from "./ring.ts";
 import { adaptSpin, newSpinState, spinBudget } from "./spin.ts";
 import { type Cancel, track, type WaitContext } from "./track.ts";
 import type { WaitOptions } from "./options.ts";
@@ -75,6 +75,28 @@ function ring() {
   return engineKind() === "io_uring" ? getRing() : null;
 }
 
+/**
+ * Starts an operation on the ring, or on the poll set where no ring can serve it. A ring
+ * that breaks while the operation is being submitted (other code closed its fd, say) is
+ * replaced once: nothing of this operation was pending on it yet.
+ */
+function start(op: RingOp, fallback: () => Cancel): Cancel {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = ring();
+    if (r === null) return fallback();
+    let early: Error | undefined;
+    let starting = true;
+    const cancel = r.start({
+      ...op,
+      fail: (e) => starting ? early = e : op.fail(e),
+    });
+    starting = false;
+    if (early === undefined) return cancel;
+    if (attempt === 1) op.fail(early);
+  }
+  return (then) => then();
+}
+
 const sharedSpin = newSpinState();
 
 /**
@@ -89,10 +111,8 @@ function parkFd(
   settle: (revents: number) => void,
   fail: (error: unknown) => void,
 ): Cancel {
-  const r = ring();
   const ref = context.ref !== false;
-  if (r === null) return pollFd(fd, events, ref, settle);
-  return r.start({
+  return start({
     prep(s, o) {
       s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_POLL_ADD);
       s.setInt32(o + SQE.offsets.fd, fd, true);
@@ -105,7 +125,7 @@ function parkFd(
     },
     fail,
     ref,
-  });
+  }, () => pollFd(fd, events, ref, settle));
 }
 
 /**
@@ -203,10 +223,9 @@ export function openAsync(
   context: WaitContext,
 ): Promise<number> {
   const address = BigInt(runtime.addressOf(path));
-  return track<number>(options, context, (settle, fail) => {
-    const r = ring();
-    if (r === null) return pollRetry(fallback, context.ref !== false, settle, fail);
-    return r.start({
+  const ref = context.ref !== false;
+  return track<number>(options, context, (settle, fail) =>
+    start({
       prep(s, o) {
         s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_OPENAT);
         s.setInt32(o + SQE.offsets.fd, C.AT_FDCWD, true);
@@ -226,7 +245,6 @@ export function openAsync(
       discard(fd) {
         libc.close(fd);
       },
-      ref: context.ref !== false,
-    });
-  });
+      ref,
+    }, () => pollRetry(fallback, ref, settle, fail)));
 }
