@@ -93,6 +93,15 @@ export const linux = {
   IORING_OFF_SQES: 0x10000000,
   IORING_REGISTER_FILES: 2,
   IORING_UNREGISTER_FILES: 3,
+  IORING_REGISTER_PROBE: 8,
+  IO_URING_OP_SUPPORTED: 1,
+  IORING_OP_FUTEX_WAIT: 51, // Linux 6.7
+  FUTEX2_SIZE_U32: 0x02, // Linux 6.7
+  // futex (linux/futex.h), for waits on words in shared memory.
+  SYS_futex: 202,
+  FUTEX_WAIT: 0,
+  FUTEX_WAKE: 1,
+  FUTEX_BITSET_MATCH_ANY: 0xffffffff,
 };
 
 const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };

@@ -83,6 +83,8 @@ export const EBUSY: number = errnoNumber("EBUSY");
 export const EEXIST: number = errnoNumber("EEXIST");
 /** The ENXIO errno value. */
 export const ENXIO: number = errnoNumber("ENXIO");
+/** The ETIMEDOUT errno value. */
+export const ETIMEDOUT: number = errnoNumber("ETIMEDOUT");
 /** The EOPNOTSUPP errno value. */
 export const EOPNOTSUPP: number = errnoNumber("EOPNOTSUPP");
 

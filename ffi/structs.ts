@@ -102,11 +102,26 @@ export const uringSqe = layout("struct io_uring_sqe", ["linux/io_uring.h"], 64, 
   flags: 1,
   fd: 4,
   off: 8,
+  addr2: 8,
   addr: 16,
   len: 24,
   poll32_events: 28,
   open_flags: 28,
   user_data: 32,
+  addr3: 48,
+});
+
+/** `struct io_uring_probe` (linux/io_uring.h): what the ring supports. */
+export const uringProbe = layout("struct io_uring_probe", ["linux/io_uring.h"], 16, {
+  last_op: 0,
+  ops_len: 1,
+  ops: 16,
+});
+
+/** `struct io_uring_probe_op` (linux/io_uring.h). */
+export const uringProbeOp = layout("struct io_uring_probe_op", ["linux/io_uring.h"], 8, {
+  op: 0,
+  flags: 2,
 });
 
 /** `struct io_uring_cqe` (linux/io_uring.h). */
@@ -131,4 +146,6 @@ export const layouts: readonly Layout[] = [
   cqringOffsets,
   uringSqe,
   uringCqe,
+  uringProbe,
+  uringProbeOp,
 ];

@@ -15,16 +15,15 @@
  *
  * @module
  */
-import { clearImmediate, setImmediate } from "node:timers";
 import { C } from "../constants.ts";
 import { IpcError } from "../errors.ts";
-import { libc, stableCString } from "../libc.ts";
+import { libc } from "../libc.ts";
 import { runtime } from "../runtime.ts";
 import { uringSqe as SQE } from "../structs.ts";
+import { startOp } from "./engine.ts";
 import { pollFd, pollRetry, readyEvents } from "./poll.ts";
-import { getRing, ringAvailable, type RingOp } from "./ring.ts";
-import { adaptSpin, newSpinState, spinBudget } from "./spin.ts";
-import { type Cancel, track, type WaitContext } from "./track.ts";
+import { newSpinState, spinThenPark } from "./spin.ts";
+import { track, type WaitContext } from "./track.ts";
 import type { WaitOptions } from "./options.ts";
 
 export {
@@ -37,96 +36,17 @@ export {
 export { cancelAll, type Owner, type WaitContext } from "./track.ts";
 export { newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
-
-/** Which backend waits: `"io_uring"` or `"poll"`. */
-export type EngineKind = "io_uring" | "poll";
-
-let chosen: EngineKind | undefined;
-
-function engineKind(): EngineKind {
-  if (chosen !== undefined) return chosen;
-  const address = libc.getenv(stableCString("SYSIPC_WAIT_ENGINE"));
-  const wanted = address === 0n ? "" : runtime.cstring(address);
-  if (wanted !== "" && wanted !== "poll" && wanted !== "io_uring") {
-    throw new TypeError(
-      `SYSIPC_WAIT_ENGINE must be "poll" or "io_uring", got ${JSON.stringify(wanted)}`,
-    );
-  }
-  if (wanted === "poll") return chosen = "poll";
-  const available = ringAvailable();
-  if (wanted === "io_uring" && !available) {
-    throw new Error("SYSIPC_WAIT_ENGINE=io_uring, but io_uring is not available here");
-  }
-  return chosen = available ? "io_uring" : "poll";
-}
-
-/**
- * The backend that serves waits in this process: `"io_uring"`, or `"poll"` where io_uring
- * is unavailable or the environment variable `SYSIPC_WAIT_ENGINE=poll` asks for it.
- *
- * @returns The backend's name.
- */
-export function waitEngine(): EngineKind {
-  return engineKind();
-}
-
-/** The ring for this wait, or `null` when the poll set serves it. */
-function ring() {
-  return engineKind() === "io_uring" ? getRing() : null;
-}
-
-/**
- * Starts an operation on the ring, or on the poll set where no ring can serve it. A ring
- * that breaks while the operation is being submitted (other code closed its fd, say) is
- * replaced once: nothing of this operation was pending on it yet.
- */
-function start(op: RingOp, fallback: () => Cancel): Cancel {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const r = ring();
-    if (r === null) return fallback();
-    let early: Error | undefined;
-    let starting = true;
-    const cancel = r.start({
-      ...op,
-      fail: (e) => starting ? early = e : op.fail(e),
-    });
-    starting = false;
-    if (early === undefined) return cancel;
-    if (attempt === 1) op.fail(early);
-  }
-  return (then) => then();
-}
+export { type EngineKind, waitEngine } from "./engine.ts";
+export {
+  type FutexResult,
+  type FutexWord,
+  futexWord,
+  waitFutex,
+  waitFutexSync,
+  wakeFutex,
+} from "./futex.ts";
 
 const sharedSpin = newSpinState();
-
-/**
- * Parks a wait for readiness in the backend.
- *
- * @returns How to cancel it.
- */
-function parkFd(
-  fd: number,
-  events: number,
-  context: WaitContext,
-  settle: (revents: number) => void,
-  fail: (error: unknown) => void,
-): Cancel {
-  const ref = context.ref !== false;
-  return start({
-    prep(s, o) {
-      s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_POLL_ADD);
-      s.setInt32(o + SQE.offsets.fd, fd, true);
-      s.setUint32(o + SQE.offsets.poll32_events, events, true);
-      return 0;
-    },
-    settle(res) {
-      if (res >= 0) settle(res);
-      else fail(new IpcError({ errno: -res, syscall: context.syscall, path: context.path }));
-    },
-    fail,
-    ref,
-  }, () => pollFd(fd, events, ref, settle));
-}
 
 /**
  * Waits until `fd` is ready for `events` (`POLLIN`, `POLLOUT`, …), without consuming
@@ -145,38 +65,35 @@ export function waitFd(
   context: WaitContext,
 ): Promise<number> {
   const spin = context.spin === undefined ? sharedSpin : context.spin;
-  return track<number>(options, context, (settle, fail) => {
-    const start = performance.now();
-    const budget = spin === null ? 0 : spinBudget(spin);
-    const parked = (ready: number) => {
-      if (spin !== null) adaptSpin(spin, budget, (performance.now() - start) * 1000);
-      settle(ready);
-    };
-    if (budget <= 0) return parkFd(fd, events, context, parked, fail);
-    let stage: Cancel | undefined;
-    let turn: ReturnType<typeof setImmediate> | undefined;
-    const until = start + budget / 1000;
-    const check = () => {
-      turn = undefined;
-      try {
-        // Give the CPU to a runnable peer on this CPU (it may be the one that will
-        // answer); returns at once when there is none.
-        libc.sched_yield();
-        const ready = readyEvents(fd, events);
-        if (ready) return settle(ready);
-        if (performance.now() < until) turn = setImmediate(check);
-        else stage = parkFd(fd, events, context, parked, fail);
-      } catch (e) {
-        fail(e);
-      }
-    };
-    turn = setImmediate(check);
-    return (then) => {
-      if (turn !== undefined) clearImmediate(turn);
-      if (stage) stage(then);
-      else then();
-    };
-  });
+  const ref = context.ref !== false;
+  return track<number>(
+    options,
+    context,
+    (settle, fail) =>
+      spinThenPark(
+        () => readyEvents(fd, events) || undefined,
+        spin,
+        (parked) =>
+          startOp({
+            prep(s, o) {
+              s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_POLL_ADD);
+              s.setInt32(o + SQE.offsets.fd, fd, true);
+              s.setUint32(o + SQE.offsets.poll32_events, events, true);
+              return 0;
+            },
+            settle(res) {
+              if (res >= 0) parked(res);
+              else {fail(
+                  new IpcError({ errno: -res, syscall: context.syscall, path: context.path }),
+                );}
+            },
+            fail,
+            ref,
+          }, () => pollFd(fd, events, ref, parked)),
+        settle,
+        fail,
+      ),
+  );
 }
 
 /**
@@ -225,7 +142,7 @@ export function openAsync(
   const address = BigInt(runtime.addressOf(path));
   const ref = context.ref !== false;
   return track<number>(options, context, (settle, fail) =>
-    start({
+    startOp({
       prep(s, o) {
         s.setUint8(o + SQE.offsets.opcode, C.IORING_OP_OPENAT);
         s.setInt32(o + SQE.offsets.fd, C.AT_FDCWD, true);

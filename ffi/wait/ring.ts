@@ -38,6 +38,8 @@ import {
   sqringOffsets as SQO,
   uringCqe as CQE,
   uringParams as UP,
+  uringProbe as PROBE,
+  uringProbeOp as PROBE_OP,
   uringSqe as SQE,
 } from "../structs.ts";
 import type { Cancel } from "./track.ts";
@@ -102,6 +104,8 @@ class Ring {
   #closed = false;
   #submitting = false;
   #restarts: Entry[] = [];
+  /** Opcodes this kernel supports, from `IORING_REGISTER_PROBE`. */
+  readonly supported: ReadonlySet<number>;
 
   constructor() {
     const params = new Uint8Array(new ArrayBuffer(UP.size));
@@ -164,6 +168,7 @@ class Ring {
       if (registered < 0) throw new IpcError({ errno: errno(), syscall: "io_uring_register" });
       libc.close(pair[1]!);
       pair[1] = -1;
+      this.supported = probe(fd);
       this.#doorbellIno = inodeOf(pair[0]!);
       this.#doorbell = runtime.watchDoorbell(
         pair[0]!,
@@ -379,6 +384,32 @@ class Ring {
     this.#maps = [];
     libc.close(this.fd);
   }
+}
+
+/** The opcodes the kernel supports (an empty set if it cannot say). */
+function probe(fd: number): Set<number> {
+  const count = 256;
+  const bytes = new Uint8Array(new ArrayBuffer(PROBE.size + count * PROBE_OP.size));
+  const supported = new Set<number>();
+  const r = libc.syscall(
+    C.SYS_io_uring_register,
+    fd,
+    C.IORING_REGISTER_PROBE,
+    runtime.addressOf(bytes),
+    count,
+    0,
+    0,
+  );
+  if (r < 0) return supported;
+  const view = new DataView(bytes.buffer);
+  const ops = view.getUint8(PROBE.offsets.ops_len);
+  for (let i = 0; i < ops; i++) {
+    const o = PROBE.offsets.ops + i * PROBE_OP.size;
+    if (view.getUint16(o + PROBE_OP.offsets.flags, true) & C.IO_URING_OP_SUPPORTED) {
+      supported.add(view.getUint8(o + PROBE_OP.offsets.op));
+    }
+  }
+  return supported;
 }
 
 function engineError(what: string, cause?: unknown): IpcError {

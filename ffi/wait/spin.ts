@@ -11,6 +11,10 @@
  * @module
  */
 
+import { clearImmediate, setImmediate } from "node:timers";
+import { libc } from "../libc.ts";
+import type { Cancel } from "./track.ts";
+
 const SPIN_START = 50;
 let spinLimit = 1000;
 
@@ -72,4 +76,55 @@ export function adaptSpin(spin: SpinState, budget: number, waited: number): void
   } else if (waited > budget * 20) {
     spin.budget = Math.max(budget / 2, SPIN_START);
   }
+}
+
+/**
+ * Checks `ready` once per event-loop turn for the handle's spin budget, then parks: the
+ * shape of every wait. `park` starts the backend's wait and hands its result to the
+ * function it is given, which also adapts the budget.
+ *
+ * @param ready A non-blocking check: a result, or `undefined` for "not yet".
+ * @param spin The handle's budget (`null`: park at once).
+ * @param park Starts the backend wait.
+ * @param settle Receives the result.
+ * @param fail Receives an error.
+ * @returns How to cancel the wait.
+ */
+export function spinThenPark<T>(
+  ready: () => T | undefined,
+  spin: SpinState | null,
+  park: (parked: (value: T) => void) => Cancel,
+  settle: (value: T) => void,
+  fail: (error: unknown) => void,
+): Cancel {
+  const start = performance.now();
+  const budget = spin === null ? 0 : spinBudget(spin);
+  const parked = (value: T) => {
+    if (spin !== null) adaptSpin(spin, budget, (performance.now() - start) * 1000);
+    settle(value);
+  };
+  if (budget <= 0) return park(parked);
+  let stage: Cancel | undefined;
+  let turn: ReturnType<typeof setImmediate> | undefined;
+  const until = start + budget / 1000;
+  const check = () => {
+    turn = undefined;
+    try {
+      // Give the CPU to a runnable peer on this CPU (it may be the one that will answer);
+      // returns at once when there is none.
+      libc.sched_yield();
+      const value = ready();
+      if (value !== undefined) return settle(value);
+      if (performance.now() < until) turn = setImmediate(check);
+      else stage = park(parked);
+    } catch (e) {
+      fail(e);
+    }
+  };
+  turn = setImmediate(check);
+  return (then) => {
+    if (turn !== undefined) clearImmediate(turn);
+    if (stage) stage(then);
+    else then();
+  };
 }
