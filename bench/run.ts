@@ -186,7 +186,7 @@ function run(command: string, args: string[], timeoutMs: number): string {
 /** The first line of a command's output, or `"unknown"` when it cannot run. */
 function version(command: string, args: string[]): string {
   try {
-    return run(command, args, 30_000).split("\n")[0].trim();
+    return run(command, args, 30_000).split("\n")[0]!.trim();
   } catch {
     return "unknown";
   }
@@ -195,7 +195,7 @@ function version(command: string, args: string[]): string {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ const seconds = (performance.now() - started) / 1000;
 function ratio(name: string, baseline: Baseline): number {
   const xs = samples.get(name)!;
   const bs = samples.get(baseline)!;
-  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
+  const rs = xs.map((x, i) => x / bs[i]!).filter((r) => Number.isFinite(r));
   return rs.length ? median(rs) : NaN;
 }
 
@@ -304,16 +304,16 @@ const table = [
     r.verdict,
   ]),
 ];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
 const numeric = [false, true, true, true, true, true, false, false];
 const render = (row: string[]) =>
-  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
     .join("  ").trimEnd();
 console.log(
   `\nPipe ping-pong, 64-byte messages: ${rounds} rounds × ${messages} round trips ` +
     `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
 );
-console.log(render(table[0]));
+console.log(render(table[0]!));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table.slice(1)) console.log(render(row));
 console.log(
