@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole check: format, lint, types (Deno, the doc examples, the Bun shim), doc lint, then the test
-# suite under `deno test` and under `bun test`. Ends with `tests: N passed, M failed`.
+# The whole check: the system packages some tests need (installed where it can), format, lint,
+# types (Deno, the Bun shim), doc lint, then the test suite under `deno test` and under
+# `bun test`. Ends with `tests: N passed, M failed` (and `, K skipped` when a tool is missing).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DENO=node_modules/.bin/deno
@@ -15,6 +16,8 @@ step() {
     status=1
   fi
 }
+echo "== prerequisites"
+bash scripts/prerequisites.sh
 PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
