@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole check: the system packages some tests need (installed where it can), format, lint,
-# types (Deno, the Bun shim), doc lint, the doc examples (type-checked), the packages as
-# dependencies, then the test suite under `deno test` and under
+# types (Deno, the Bun shim), doc lint, the README and JSDoc examples (type-checked, then run on
+# both runtimes), the packages as dependencies, then the test suite under `deno test` and under
 # `bun test`. Ends with `tests: N passed, M failed` (and `, K skipped` when a tool is missing).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,10 +23,9 @@ PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
 step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/ scripts/
-LIBRARY="mod.ts $(ls ffi/*.ts pipe/*.ts fifo/*.ts signal/*.ts | grep -v bun_check)"
-step "doc examples" $DENO check --doc $LIBRARY
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC
+step "examples (README and JSDoc, run on both runtimes)" $DENO run -A scripts/examples.ts
 step "packages (bun init and strict Deno consumers, deno publish)" bash scripts/consumers.sh
 out=$(mktemp -d)
 step "tests (deno test)" $DENO test -A --junit-path="$out/deno.xml" tests/
