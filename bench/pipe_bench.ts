@@ -53,7 +53,7 @@ const cases: Case[] = [
 
 if (CURRENT === "deno") {
   for (const [name, fn] of cases) {
-    Deno.bench({ name, group: "pipe, 64 B, in-process", baseline: name === cases[0][0], fn });
+    Deno.bench({ name, group: "pipe, 64 B, in-process", baseline: name === cases[0]![0], fn });
   }
 } else {
   // Bun has no Deno.bench: warm up, then time batches for about half a second per case.

@@ -153,6 +153,30 @@ function cCase(mode: "block" | "spin" | "unix"): Case {
   };
 }
 
+mkdirSync(OUT_DIR, { recursive: true });
+
+/** Compiles the C baseline; returns why it cannot run on this machine, if it cannot. */
+function compileC(): string | undefined {
+  const source = join(BENCH_DIR, "pingpong.c");
+  const r = spawnSync("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, source], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 120_000,
+  });
+  if ((r.error as { code?: string } | undefined)?.code === "ENOENT") return "gcc is not installed";
+  const header = /fatal error: (\S+): No such file or directory/.exec(r.stderr ?? "");
+  if (header) return `the C header <${header[1]}> is not installed`;
+  if (r.error || r.status !== 0) throw new Error(`gcc failed: ${r.error?.message ?? r.stderr}`);
+  return undefined;
+}
+/** Why the C baseline is skipped, if it is. */
+const noC = compileC();
+if (noC) {
+  console.error(
+    `C baseline skipped: ${noC} (install gcc and libc6-dev); ratios to C are not computed`,
+  );
+}
+
 const CASES: Case[] = [
   cCase("block"),
   cCase("spin"),
@@ -165,7 +189,7 @@ const CASES: Case[] = [
   cCase("unix"),
   builtinCase("deno"),
   builtinCase("bun"),
-];
+].filter((c) => c.runtime !== "c" || !noC);
 
 /** Runs a command to completion; returns its stdout, or throws with what went wrong. */
 function run(command: string, args: string[], timeoutMs: number): string {
@@ -186,7 +210,7 @@ function run(command: string, args: string[], timeoutMs: number): string {
 /** The first line of a command's output, or `"unknown"` when it cannot run. */
 function version(command: string, args: string[]): string {
   try {
-    return run(command, args, 30_000).split("\n")[0].trim();
+    return run(command, args, 30_000).split("\n")[0]!.trim();
   } catch {
     return "unknown";
   }
@@ -195,12 +219,11 @@ function version(command: string, args: string[]): string {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------
 
-mkdirSync(OUT_DIR, { recursive: true });
 if (pin !== "none") {
   try {
     run("taskset", ["-c", "0", "true"], 30_000);
@@ -210,7 +233,6 @@ if (pin !== "none") {
     });
   }
 }
-run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "pingpong.c")], 120_000);
 
 const versions = {
   driver: CURRENT,
@@ -264,8 +286,9 @@ const seconds = (performance.now() - started) / 1000;
 /** The median over rounds of the case's ratio to a baseline measured in the same round. */
 function ratio(name: string, baseline: Baseline): number {
   const xs = samples.get(name)!;
-  const bs = samples.get(baseline)!;
-  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
+  const bs = samples.get(baseline);
+  if (!bs) return NaN; // the C baseline did not run
+  const rs = xs.map((x, i) => x / bs[i]!).filter((r) => Number.isFinite(r));
   return rs.length ? median(rs) : NaN;
 }
 
@@ -304,16 +327,16 @@ const table = [
     r.verdict,
   ]),
 ];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
 const numeric = [false, true, true, true, true, true, false, false];
 const render = (row: string[]) =>
-  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
     .join("  ").trimEnd();
 console.log(
   `\nPipe ping-pong, 64-byte messages: ${rounds} rounds × ${messages} round trips ` +
     `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
 );
-console.log(render(table[0]));
+console.log(render(table[0]!));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table.slice(1)) console.log(render(row));
 console.log(
@@ -324,6 +347,7 @@ const notIoUring = rows.filter((r) => r.engines.some((e) => e !== "io_uring"));
 if (notIoUring.length) {
   console.log(`Wait engine was not io_uring for: ${notIoUring.map((r) => r.case).join(", ")}`);
 }
+if (noC) console.log(`C baseline skipped: ${noC}.`);
 if (failures.length) {
   console.log(`\n${failures.length} failed run(s):`);
   for (const f of failures) console.log(`  ${f}`);

@@ -8,7 +8,7 @@ import process from "node:process";
 import { openFifoReader, openFifoWriter, PipeReader, platform } from "../mod.ts";
 
 const me = platform.runtime;
-const [requestsPath, repliesPath] = process.argv.slice(2);
+const [requestsPath, repliesPath] = process.argv.slice(2) as [string, string];
 
 const greeting = PipeReader.fromFd(3);
 const buf = new Uint8Array(4096);

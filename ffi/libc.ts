@@ -66,7 +66,7 @@ const errnoCell = new Int32Array(runtime.memory(libc.__errno_location(), 4));
 
 /** errno, as the last C call on this thread left it. */
 export function errno(): number {
-  return errnoCell[0];
+  return errnoCell[0]!;
 }
 
 setErrnoDescriber((n) => runtime.cstring(libc.strerror(n)));

@@ -202,6 +202,7 @@ export class PipeReader extends FdHandle {
    *
    * @example Reading what a parent handed over at fd 3
    * ```ts ignore
+   * // Not run alone: it needs a parent that handed over a pipe at fd 3 (see `spawn`).
    * import { PipeReader } from "@sysipc/sysipc/pipe";
    * using input = PipeReader.fromFd(3);
    * const text = await new Response(input.readable).text();

@@ -184,12 +184,12 @@ function currentEnviron(): number | bigint {
     if (address === 0n) throw IpcError.of("ENOSYS", "dlsym", "environ", "Cannot find environ");
     environAddress = address;
   }
-  return new BigUint64Array(runtime.memory(environAddress, 8))[0];
+  return new BigUint64Array(runtime.memory(environAddress, 8))[0]!;
 }
 
 function sigsetOf(signals: number[]): Uint8Array {
   const set = new Uint8Array(sigset.size);
-  for (const n of signals) set[(n - 1) >> 3] |= 1 << ((n - 1) & 7);
+  for (const n of signals) set[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
   return set;
 }
 

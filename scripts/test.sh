@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole check: format, lint, types (Deno, the doc examples, the Bun shim), doc lint, then the test
-# suite under `deno test` and under `bun test`. Ends with `tests: N passed, M failed`.
+# The whole check: the system packages some tests need (installed where it can), format, lint,
+# types (Deno, the Bun shim), doc lint, the README and JSDoc examples (type-checked, then run on
+# both runtimes), the packages as dependencies, then the test suite under `deno test` and under
+# `bun test`. Ends with `tests: N passed, M failed` (and `, K skipped` when a tool is missing).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DENO=node_modules/.bin/deno
@@ -15,14 +17,16 @@ step() {
     status=1
   fi
 }
+echo "== prerequisites"
+bash scripts/prerequisites.sh
 PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
-step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/
-LIBRARY="mod.ts $(ls ffi/*.ts pipe/*.ts fifo/*.ts signal/*.ts | grep -v bun_check)"
-step "doc examples" $DENO check --doc $LIBRARY
+step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/ scripts/
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC
+step "examples (README and JSDoc, run on both runtimes)" $DENO run -A scripts/examples.ts
+step "packages (bun init and strict Deno consumers, deno publish)" bash scripts/consumers.sh
 out=$(mktemp -d)
 step "tests (deno test)" $DENO test -A --junit-path="$out/deno.xml" tests/
 step "tests (bun test)" $BUN test --timeout 60000 --reporter=junit --reporter-outfile="$out/bun.xml" tests/

@@ -107,7 +107,7 @@ export function signalNumber(name: SignalName | number | string): number {
   const full = name.startsWith("SIG") ? name : `SIG${name}`;
   const index = STANDARD.indexOf(full as SignalName);
   if (index >= 0) return index + 1;
-  if (full in ALIASES) return ALIASES[full];
+  if (full in ALIASES) return ALIASES[full]!;
   const rt = /^SIGRT(MIN|MAX)(?:([+-])(\d+))?$/.exec(full);
   if (rt) {
     const base = rt[1] === "MIN" ? C.SIGRTMIN : C.SIGRTMAX;
@@ -139,7 +139,7 @@ export function signalNumber(name: SignalName | number | string): number {
  */
 export function signalName(n: number): SignalName {
   signalNumber(n);
-  if (n <= STANDARD.length) return STANDARD[n - 1];
+  if (n <= STANDARD.length) return STANDARD[n - 1]!;
   if (n < C.SIGRTMIN) {
     throw new RangeError(`signal ${n} is reserved by the C library`);
   }

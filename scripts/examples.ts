@@ -1,0 +1,189 @@
+/**
+ * Runs every TypeScript example of README.md and of the library's JSDoc, the way a user would
+ * paste it: each ```ts block becomes a file in a temporary directory, with its
+ * `@sysipc/sysipc…` and `sysipc…` imports pointed at this checkout. All of them are
+ * type-checked together with this repository's compiler options, then each runs under
+ * `deno run -A` and under `bun`, and must exit with code 0 within the timeout. A block fenced
+ * ```ts ignore is only type-checked: use it only where running makes no sense, and say why
+ * next to it.
+ *
+ * Usage: deno run -A scripts/examples.ts [--timeout 20000]
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const RUNTIMES = {
+  deno: (file: string) => [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--quiet", file],
+  bun: (file: string) => [join(ROOT, "node_modules/.bin/bun"), file],
+};
+/** The library's directories, whose JSDoc examples are run with README.md's. */
+const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "signal"];
+
+const { values } = parseArgs({ options: { timeout: { type: "string", default: "20000" } } });
+const timeoutMs = Number(values.timeout);
+
+/** One example: where it is, its code, and whether it is only type-checked. */
+interface Example {
+  /** `README.md:42`: the file and the line of the opening fence. */
+  where: string;
+  code: string;
+  ignore: boolean;
+}
+
+/**
+ * The ```ts blocks of a Markdown file, or of the JSDoc comments of a TypeScript file
+ * (where each line starts with `*`).
+ */
+function examplesOf(path: string): Example[] {
+  const jsdoc = path.endsWith(".ts");
+  const found: Example[] = [];
+  let open: Example | undefined;
+  readFileSync(join(ROOT, path), "utf8").split("\n").forEach((raw, i) => {
+    let line = raw;
+    if (jsdoc) {
+      const m = /^\s*\* ?(.*)$/.exec(raw);
+      if (!m) return;
+      line = m[1]!;
+    }
+    const fence = /^```\s*(\S*)\s*(.*)$/.exec(line.trimEnd());
+    if (open && fence) {
+      found.push(open);
+      open = undefined;
+    } else if (fence) {
+      if (fence[1] === "ts" || fence[1] === "typescript") {
+        open = { where: `${path}:${i + 1}`, code: "", ignore: /\bignore\b/.test(fence[2]!) };
+      } else {
+        // A block in another language: skip to its end.
+        open = { where: "", code: "", ignore: true };
+      }
+    } else if (open) {
+      open.code += line + "\n";
+    }
+  });
+  return found.filter((e) => e.where !== "");
+}
+
+/** The package's exports (`"."`, `"./pipe"`, …), as file URLs in this checkout. */
+const exportsMap: Record<string, string> = JSON.parse(
+  readFileSync(join(ROOT, "deno.json"), "utf8"),
+).exports;
+
+/** Points the example's imports of sysipc at this checkout. */
+function localImports(example: Example): string {
+  return example.code.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(@sysipc\/sysipc|sysipc)(\/[\w-]+)?\2/g,
+    (all, lead: string, quote: string, _name: string, sub: string | undefined) => {
+      const target = exportsMap[`.${sub ?? ""}`];
+      if (target === undefined) throw new Error(`${example.where}: no export for ${all}`);
+      return `${lead}${quote}${pathToFileURL(join(ROOT, target)).href}${quote}`;
+    },
+  );
+}
+
+interface Outcome {
+  ok: boolean;
+  seconds: number;
+  why: string;
+  output: string;
+}
+
+/** Runs one command with the timeout; kills its whole process group when time is up. */
+function run(argv: string[], cwd: string): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout.on("data", (d) => output += d);
+    child.stderr.on("data", (d) => output += d);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, timeoutMs);
+    const done = (why: string) => {
+      clearTimeout(timer);
+      resolve({ ok: why === "", seconds: (performance.now() - started) / 1000, why, output });
+    };
+    child.on("error", (e) => done(`could not start: ${e.message}`));
+    child.on("close", (code, signal) => {
+      if (timedOut) done(`did not finish within ${timeoutMs / 1000} s`);
+      else if (code !== 0) done(signal ? `killed by ${signal}` : `exit code ${code}`);
+      else done("");
+    });
+  });
+}
+
+const sources = [
+  "README.md",
+  "mod.ts",
+  ...LIBRARY_DIRS.flatMap((d) =>
+    (readdirSync(join(ROOT, d), { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `${d}/${f}`)
+  ).sort(),
+];
+const examples = sources.flatMap(examplesOf);
+const dir = mkdtempSync(join(tmpdir(), "sysipc-examples-"));
+let failed = 0;
+try {
+  const files = examples.map((e) => {
+    const file = join(dir, `${e.where.replace(/[/:]/g, "_")}.ts`);
+    writeFileSync(file, `// ${e.where}\n${localImports(e)}`);
+    return file;
+  });
+
+  // Type-check every example at once, with this repository's compiler options.
+  const check = await run(
+    [join(ROOT, "node_modules/.bin/deno"), "check", "--quiet", "--config", "deno.json", ...files],
+    ROOT,
+  );
+  if (!check.ok) {
+    console.log(check.output.trimEnd());
+    console.log(`FAIL type check of the examples: ${check.why}`);
+    failed++;
+  }
+
+  for (const [i, example] of examples.entries()) {
+    if (example.ignore) {
+      console.log(`type-checked only  ${example.where}`);
+      continue;
+    }
+    const times: string[] = [];
+    for (const [runtime, argv] of Object.entries(RUNTIMES)) {
+      const r = await run(argv(files[i]!), dir);
+      if (r.ok) {
+        times.push(`${runtime} ${r.seconds.toFixed(1)} s`);
+        continue;
+      }
+      failed++;
+      console.log(`FAIL ${example.where} on ${runtime}: ${r.why}`);
+      console.log(r.output.trimEnd().split("\n").slice(-20).map((l) => `  | ${l}`).join("\n"));
+    }
+    if (times.length === 2) console.log(`ok  ${example.where} (${times.join(", ")})`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+const ran = examples.filter((e) => !e.ignore).length;
+console.log(
+  `examples: ${ran} run on deno and bun, ${examples.length - ran} type-checked only, ` +
+    `${failed} failure(s)`,
+);
+process.exit(failed ? 1 : 0);
