@@ -11,7 +11,7 @@
  */
 import { Socket } from "node:net";
 import type { Doorbell, Runtime } from "./shim.ts";
-import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
+import type { Functions, NativeParam, NativeType, SymbolDef } from "./symbols.ts";
 
 /** An opaque Deno pointer object. */
 export type DenoPointer = object;
@@ -22,7 +22,7 @@ export interface DenoFfi {
     path: string,
     symbols: Record<
       string,
-      { parameters: NativeType[]; result: NativeType; optional?: boolean }
+      { parameters: NativeParam[]; result: NativeType; optional?: boolean }
     >,
   ): { symbols: Record<string, unknown> };
   UnsafePointer: {

@@ -59,6 +59,13 @@ export const siginfo = layout("siginfo_t", ["signal.h"], 128, {
 /** glibc's `sigset_t` (signal.h): 1024 bits. */
 export const sigset = layout("sigset_t", ["signal.h"], 128, {});
 
+/** glibc's `struct sigaction` (signal.h). */
+export const sigaction = layout("struct sigaction", ["signal.h"], 152, {
+  sa_handler: 0,
+  sa_mask: 8,
+  sa_flags: 136,
+});
+
 /** glibc's `posix_spawn_file_actions_t` (spawn.h), opaque. */
 export const spawnFileActions = layout("posix_spawn_file_actions_t", ["spawn.h"], 80, {});
 
@@ -139,6 +146,7 @@ export const layouts: readonly Layout[] = [
   statx,
   siginfo,
   sigset,
+  sigaction,
   spawnFileActions,
   spawnAttr,
   uringParams,

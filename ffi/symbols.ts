@@ -86,6 +86,10 @@ export const symbols = {
   // int munmap(void *addr, size_t length)
   munmap: { parameters: ["usize", "usize"], result: "i32" },
 
+  // int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+  pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int kill(pid_t pid, int sig)
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)

@@ -22,7 +22,7 @@ bash scripts/prerequisites.sh
 PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
-step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/ scripts/
+step "types (Deno)" $DENO check $PUBLIC ffi/deno_check.ts tests/ bench/ examples/ scripts/
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC
 step "examples (README and JSDoc, run on both runtimes)" $DENO run -A scripts/examples.ts
