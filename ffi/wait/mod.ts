@@ -37,6 +37,7 @@ export { cancelAll, type Owner, type WaitContext } from "./track.ts";
 export { newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
 export { type EngineKind, waitEngine } from "./engine.ts";
+export { offload, type OffloadRequest, warmOffload } from "./offload.ts";
 export {
   type FutexResult,
   type FutexWord,

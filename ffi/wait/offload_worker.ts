@@ -1,0 +1,56 @@
+/**
+ * The helper thread of the Worker offload (`./offload.ts`): it makes one blocking system
+ * call at a time for the main thread and reads errno in its own thread. The control block is a
+ * `SharedArrayBuffer` laid out as in `./offload.ts`; requests and results move through it,
+ * with `Atomics.wait`/`Atomics.notify`, and never as messages.
+ *
+ * @module
+ */
+import { workerData } from "node:worker_threads";
+import { C } from "../constants.ts";
+import { EINTR, errno, libc } from "../libc.ts";
+import { sigset } from "../structs.ts";
+import {
+  ARGS,
+  CANCEL,
+  CANCEL_SIGNAL,
+  DONE,
+  ERRNO,
+  EXIT,
+  IDLE,
+  REQUEST,
+  RESULT,
+  STATE,
+  TID,
+} from "./offload_layout.ts";
+
+const control = workerData as SharedArrayBuffer;
+const state = new Int32Array(control);
+const args = new Float64Array(control, ARGS);
+
+// The cancel signal interrupts this thread's call: it must not be blocked here, whatever
+// mask the thread that started this one had.
+const mask = new Uint8Array(new ArrayBuffer(sigset.size));
+mask[(CANCEL_SIGNAL - 1) >> 3]! |= 1 << ((CANCEL_SIGNAL - 1) & 7);
+libc.pthread_sigmask(C.SIG_UNBLOCK, mask, null);
+
+Atomics.store(state, TID, libc.syscall(C.SYS_gettid, 0, 0, 0, 0, 0, 0));
+Atomics.notify(state, TID);
+
+while (true) {
+  Atomics.wait(state, STATE, IDLE);
+  const now = Atomics.load(state, STATE);
+  if (now === EXIT) break;
+  if (now !== REQUEST) continue;
+  let result = -1;
+  let error = EINTR;
+  if (Atomics.load(state, CANCEL) === 0) {
+    const a = (i: number) => args[i]!;
+    result = libc.syscall(a(0), a(1), a(2), a(3), a(4), a(5), a(6));
+    error = result === -1 ? errno() : 0;
+  }
+  Atomics.store(state, RESULT, result);
+  Atomics.store(state, ERRNO, error);
+  Atomics.store(state, STATE, DONE);
+  Atomics.notify(state, STATE);
+}
