@@ -77,6 +77,14 @@ export const linux = {
   SIGRTMIN: 34,
   SIGRTMAX: 64,
   PIPE_BUF: 4096,
+  // System V IPC (sys/ipc.h).
+  IPC_PRIVATE: 0,
+  IPC_CREAT: 0o1000,
+  IPC_EXCL: 0o2000,
+  IPC_NOWAIT: 0o4000,
+  IPC_RMID: 0,
+  IPC_SET: 1,
+  IPC_STAT: 2,
   // io_uring (linux/io_uring.h), for the wait engine.
   IORING_OP_POLL_ADD: 6,
   IORING_OP_ASYNC_CANCEL: 14,

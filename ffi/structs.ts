@@ -59,6 +59,19 @@ export const siginfo = layout("siginfo_t", ["signal.h"], 128, {
 /** glibc's `sigset_t` (signal.h): 1024 bits. */
 export const sigset = layout("sigset_t", ["signal.h"], 128, {});
 
+/**
+ * `struct ipc_perm` (sys/ipc.h): the owner and mode of a System V object, at offset 0 of
+ * `shmid_ds`, `semid_ds` and `msqid_ds`.
+ */
+export const ipcPerm = layout("struct ipc_perm", ["sys/ipc.h"], 48, {
+  __key: 0,
+  uid: 4,
+  gid: 8,
+  cuid: 12,
+  cgid: 16,
+  mode: 20,
+});
+
 /** glibc's `struct sigaction` (signal.h). */
 export const sigaction = layout("struct sigaction", ["signal.h"], 152, {
   sa_handler: 0,
@@ -146,6 +159,7 @@ export const layouts: readonly Layout[] = [
   statx,
   siginfo,
   sigset,
+  ipcPerm,
   sigaction,
   spawnFileActions,
   spawnAttr,

@@ -90,6 +90,8 @@ export const symbols = {
   sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
   pthread_sigmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // key_t ftok(const char *path, int proj_id)
+  ftok: { parameters: ["buffer", "i32"], result: "i32" },
   // int kill(pid_t pid, int sig)
   kill: { parameters: ["i32", "i32"], result: "i32" },
   // int waitid(idtype_t idtype, id_t id, siginfo_t *infop, int options)

@@ -58,6 +58,7 @@ const CONSTANT_HEADERS = [
   "poll.h",
   "signal.h",
   "spawn.h",
+  "sys/ipc.h",
   "sys/mman.h",
   "sys/stat.h",
   "sys/syscall.h",
