@@ -37,7 +37,7 @@ import {
   waitFd,
   type WaitOptions,
 } from "../ffi/wait/mod.ts";
-import { track } from "../ffi/wait/track.ts";
+import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 
 const CHUNK = 65536;
 const MAX_TRANSFER = 0x7ffff000;
@@ -319,10 +319,7 @@ export class PipeWriter extends FdHandle {
   #io = new AsyncIo((fd) => this.holdFd(fd));
   #writable?: WritableStream<Uint8Array>;
   #context: WaitContext = { syscall: "write", owner: this.waits, spin: this.spin };
-  /** Settles when every async write so far is over; `null` when none is in flight. */
-  #tail: Promise<void> | null = null;
-  /** Async writes in flight, queued ones included. */
-  #active = 0;
+  #queue = new WriteQueue();
 
   static {
     makeWriter = (fd, ownership) => new PipeWriter(fd, ownership);
@@ -381,64 +378,19 @@ export class PipeWriter extends FdHandle {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    // Queue behind the writes still in flight on this writer, so that bytes never mix.
-    const previous = this.#tail;
-    let release!: () => void;
-    const over = new Promise<void>((resolve) => release = resolve);
-    this.#tail = previous === null ? over : previous.then(() => over);
-    this.#active++;
-    try {
-      if (previous !== null) {
-        await track<void>(options, this.#context, (settle) => {
-          void previous.then(settle);
-          return (then) => then();
-        });
-        if (this.closed) throw IpcError.closed(this.kind, "write");
-      }
-      return await this.#write(fd, bytes, options, deadline);
-    } finally {
-      release();
-      if (--this.#active === 0) this.#tail = null;
-    }
-  }
-
-  async #write(
-    fd: number,
-    bytes: Uint8Array,
-    options: WaitOptions | undefined,
-    deadline: number,
-  ): Promise<number> {
-    let done = 0;
-    try {
-      while (done < bytes.length) {
-        const n = this.#io.transfer(fd, bytes, done, true);
-        if (n >= 0) {
-          done += n;
-          continue;
-        }
-        if (options?.timeout === 0) {
-          if (done > 0) return done;
-          throw IpcError.of("EAGAIN", "write");
-        }
-        await waitFd(fd, C.POLLOUT, remaining(options, deadline), this.#context);
-        if (this.closed) throw IpcError.closed(this.kind, "write");
-      }
-    } catch (e) {
-      if (done === 0) throw e;
-      const of = `after ${done} of ${bytes.length} bytes were written`;
-      if (e instanceof IpcError) {
-        e.bytesWritten = done;
-        // Written, not lost: say so in the message too.
-        e.message += ` (${of})`;
-        throw e;
-      }
-      const aborted = IpcError.of("ECANCELED", "write", undefined, `Aborted ${of}`);
-      aborted.bytesWritten = done;
-      (aborted as { cause?: unknown }).cause = e;
-      throw aborted;
-    }
-    return done;
+    return await this.#queue.run(options, this.#context, () => {
+      if (this.closed) throw IpcError.closed(this.kind, "write");
+      return writeAll(
+        bytes,
+        options,
+        (offset) => this.#io.transfer(fd, bytes, offset, true),
+        async (left) => {
+          await waitFd(fd, C.POLLOUT, left, this.#context);
+          if (this.closed) throw IpcError.closed(this.kind, "write");
+        },
+        "write",
+      );
+    });
   }
 
   /**
@@ -454,7 +406,7 @@ export class PipeWriter extends FdHandle {
   writeSync(data: Uint8Array | string): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
-    if (this.#active > 0) {
+    if (this.#queue.busy) {
       throw IpcError.of(
         "EBUSY",
         "write",
@@ -473,12 +425,12 @@ export class PipeWriter extends FdHandle {
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN && done > 0) return done;
-      const error = new IpcError({ errno: e, syscall: "write" });
-      if (done > 0) {
-        error.bytesWritten = done;
-        error.message += ` (after ${done} of ${bytes.length} bytes were written)`;
-      }
-      throw error;
+      throw partialWriteError(
+        new IpcError({ errno: e, syscall: "write" }),
+        done,
+        bytes.length,
+        "write",
+      );
     }
     return done;
   }

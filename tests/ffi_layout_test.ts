@@ -28,7 +28,10 @@ import { signalName, signalNumber } from "../signal/names.ts";
  * The test checks that each really has none, so a stale entry fails. Add a key here only
  * with a reason; a key with no macro that is not listed here fails.
  */
-const NO_C_MACRO: Readonly<Record<string, string>> = {};
+const NO_C_MACRO: Readonly<Record<string, string>> = {
+  // uds
+  SCM_MAX_FD: "the kernel's own limit (include/net/scm.h), which no user-space header defines",
+};
 
 /**
  * Keys of `C` that glibc declares as enumerators rather than macros, so `#ifdef` cannot
@@ -61,6 +64,9 @@ const CONSTANT_HEADERS = [
   "sys/wait.h",
   "unistd.h",
   "linux/io_uring.h",
+  // uds
+  "sys/socket.h",
+  "sys/un.h",
 ];
 
 /** The standard Linux signals, SIGHUP (1) to SIGSYS (31), and the aliases sysipc accepts. */
@@ -548,6 +554,54 @@ const:SYS_pidfd_open:434
 const:SIGRTMIN:34
 const:SIGRTMAX:64
 const:PIPE_BUF:4096
+size:struct sockaddr_un:110
+offset:struct sockaddr_un:sun_family:0
+offset:struct sockaddr_un:sun_path:2
+size:struct msghdr:56
+offset:struct msghdr:msg_name:0
+offset:struct msghdr:msg_namelen:8
+offset:struct msghdr:msg_iov:16
+offset:struct msghdr:msg_iovlen:24
+offset:struct msghdr:msg_control:32
+offset:struct msghdr:msg_controllen:40
+offset:struct msghdr:msg_flags:48
+size:struct cmsghdr:16
+offset:struct cmsghdr:cmsg_len:0
+offset:struct cmsghdr:cmsg_level:8
+offset:struct cmsghdr:cmsg_type:12
+size:struct ucred:12
+offset:struct ucred:pid:0
+offset:struct ucred:uid:4
+offset:struct ucred:gid:8
+size:struct timeval:16
+offset:struct timeval:tv_sec:0
+offset:struct timeval:tv_usec:8
+const:AF_UNIX:1
+const:SOCK_STREAM:1
+const:SOCK_DGRAM:2
+const:SOCK_SEQPACKET:5
+const:SOCK_NONBLOCK:2048
+const:SOCK_CLOEXEC:524288
+const:SOL_SOCKET:1
+const:SO_TYPE:3
+const:SO_PASSCRED:16
+const:SO_PEERCRED:17
+const:SO_SNDTIMEO:21
+const:SO_DOMAIN:39
+const:SCM_RIGHTS:1
+const:SCM_CREDENTIALS:2
+const:SCM_MAX_FD:-
+const:SOMAXCONN:4096
+const:MSG_CTRUNC:8
+const:MSG_TRUNC:32
+const:MSG_DONTWAIT:64
+const:MSG_NOSIGNAL:16384
+const:MSG_CMSG_CLOEXEC:1073741824
+const:SHUT_RD:0
+const:SHUT_WR:1
+const:SHUT_RDWR:2
+const:POLLRDHUP:8192
+const:AT_SYMLINK_NOFOLLOW:256
 errno:EPERM:1:
 errno:ENOENT:2:
 errno:ESRCH:3:
