@@ -261,9 +261,13 @@ export class UnixDatagram extends FdHandle {
    * @throws {TypeError} For an address or `fds` of the wrong shape.
    * @throws {RangeError} When the address is too long, or `fds` holds more than 253.
    */
-  sendTo(address: Destination, data: Uint8Array | string, options?: SendOptions): Promise<number> {
+  async sendTo(
+    address: Destination,
+    data: Uint8Array | string,
+    options?: SendOptions,
+  ): Promise<number> {
     this.use("sendmsg");
-    return this.#send(this.#destination(address), data, options);
+    return await this.#send(this.#destination(address), data, options);
   }
 
   /**
@@ -300,8 +304,8 @@ export class UnixDatagram extends FdHandle {
    * @throws {TypeError} As {@linkcode UnixDatagram.sendTo}.
    * @throws {RangeError} When `fds` holds more than 253.
    */
-  send(data: Uint8Array | string, options?: SendOptions): Promise<number> {
-    return this.#send(null, data, options);
+  async send(data: Uint8Array | string, options?: SendOptions): Promise<number> {
+    return await this.#send(null, data, options);
   }
 
   /**
@@ -359,8 +363,8 @@ export class UnixDatagram extends FdHandle {
    * @throws {IpcError} As {@linkcode UnixDatagram.receiveFrom}.
    * @throws {RangeError} As {@linkcode UnixDatagram.receiveFrom}.
    */
-  receive(options?: ReceiveOptions): Promise<Datagram> {
-    return this.receiveFrom(options);
+  async receive(options?: ReceiveOptions): Promise<Datagram> {
+    return await this.receiveFrom(options);
   }
 
   /**
