@@ -15,11 +15,11 @@ step() {
     status=1
   fi
 }
-PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts ffi/mod.ts"
+PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts signal/mod.ts uds/mod.ts ffi/mod.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
 step "types (Deno)" $DENO check $PUBLIC tests/ bench/ examples/
-LIBRARY="mod.ts $(ls ffi/*.ts pipe/*.ts fifo/*.ts signal/*.ts | grep -v bun_check)"
+LIBRARY="mod.ts $(ls ffi/*.ts pipe/*.ts fifo/*.ts signal/*.ts uds/*.ts | grep -v bun_check)"
 step "doc examples" $DENO check --doc $LIBRARY
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC

@@ -33,10 +33,10 @@ import {
   getIntOption,
   MessageIo,
   peerCredentials,
-  type Received,
-  type ReceiveOptions,
-  type SendOptions,
   setIntOption,
+  type UnixMessage,
+  type UnixReceiveOptions,
+  type UnixSendOptions,
 } from "./io.ts";
 
 const CHUNK = 65536;
@@ -111,7 +111,7 @@ export function unixSocketType(fd: number): SocketType {
  *
  * @example A pipe end passed over a socket pair
  * ```ts
- * import { pipe } from "@sysipc/sysipc/pipe";
+ * import { pipe, PipeWriter } from "@sysipc/sysipc/pipe";
  * import { socketpair } from "@sysipc/sysipc/uds";
  * const [a, b] = socketpair("seqpacket");
  * const [reader, writer] = pipe();
@@ -119,7 +119,6 @@ export function unixSocketType(fd: number): SocketType {
  * writer.close(); // b's process has its own copy now
  * const message = await b.receive();
  * console.log(new TextDecoder().decode(message!.data)); // "here is a pipe"
- * const { PipeWriter } = await import("@sysipc/sysipc/pipe");
  * using w = PipeWriter.fromFd(message!.fds[0]!);
  * w.writeSync("through the passed end");
  * w.close();
@@ -327,7 +326,7 @@ export class UnixConnection extends FdHandle {
    *   descriptors has no data.
    * @throws {RangeError} When `fds` holds more than 253 descriptors.
    */
-  async send(data: Uint8Array | string, options?: SendOptions): Promise<number> {
+  async send(data: Uint8Array | string, options?: UnixSendOptions): Promise<number> {
     const fd = this.use("write");
     const bytes = toBytes(data);
     const fds = this.#checkSendFds(bytes, options?.fds);
@@ -375,7 +374,7 @@ export class UnixConnection extends FdHandle {
    * @throws {TypeError} As {@linkcode UnixConnection.send}.
    * @throws {RangeError} When `fds` holds more than 253 descriptors.
    */
-  sendSync(data: Uint8Array | string, options?: { fds?: SendOptions["fds"] }): number {
+  sendSync(data: Uint8Array | string, options?: { fds?: UnixSendOptions["fds"] }): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
     const fds = this.#checkSendFds(bytes, options?.fds);
@@ -412,7 +411,7 @@ export class UnixConnection extends FdHandle {
    *   nothing is there, `ECONNRESET`.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  async receive(options?: ReceiveOptions): Promise<Received | null> {
+  async receive(options?: UnixReceiveOptions): Promise<UnixMessage | null> {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
     checkWaitOptions(options);
@@ -441,7 +440,7 @@ export class UnixConnection extends FdHandle {
    * @throws {IpcError} `EBADF` when closed, `ECONNRESET`.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  receiveSync(options?: { maxSize?: number; maxFds?: number }): Received | null {
+  receiveSync(options?: { maxSize?: number; maxFds?: number }): UnixMessage | null {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
     const got = this.#io.receive(fd, maxSize, maxFds, this.#receiveFlags(), false);

@@ -29,16 +29,16 @@ import {
 import {
   checkFds,
   checkReceive,
-  type Datagram,
   MessageIo,
-  type ReceiveOptions,
-  type SendOptions,
   setIntOption,
+  type UnixDatagramMessage,
+  type UnixReceiveOptions,
+  type UnixSendOptions,
 } from "./io.ts";
 import { bindSocket, openSocket } from "./listener.ts";
 
 /** Options of {@linkcode UnixDatagram.bind}. */
-export interface DatagramOptions extends UnixAddress {
+export interface UnixDatagramOptions extends UnixAddress {
   /**
    * Permission bits of the socket file, reduced by the umask as in C (a sender needs write
    * permission). Default `0o600`. Not for abstract names.
@@ -47,9 +47,6 @@ export interface DatagramOptions extends UnixAddress {
   /** Turn `passCredentials` on: received datagrams carry their sender's credentials. */
   passCredentials?: boolean;
 }
-
-/** An address to send to: a path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`. */
-export type Destination = string | UnixAddress;
 
 let constructing = false;
 
@@ -105,7 +102,7 @@ export class UnixDatagram extends FdHandle {
    *   of range.
    */
   // `override`: a class is a function, and this shadows Function.prototype.bind.
-  static override bind(options?: DatagramOptions): UnixDatagram {
+  static override bind(options?: UnixDatagramOptions): UnixDatagram {
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError(`options must be an object, got ${describeValue(options)}`);
     }
@@ -186,7 +183,7 @@ export class UnixDatagram extends FdHandle {
    * @throws {TypeError} For an address of the wrong shape.
    * @throws {RangeError} When the path or name is too long.
    */
-  connect(address: Destination): void {
+  connect(address: string | UnixAddress): void {
     const fd = this.use("connect");
     const to = parseAddress(address);
     if (libc.connect(fd, to.bytes, to.length) !== 0) throw peerError(errno(), to, "connect");
@@ -214,7 +211,7 @@ export class UnixDatagram extends FdHandle {
   async #send(
     to: Address | null,
     data: Uint8Array | string,
-    options: SendOptions | undefined,
+    options: UnixSendOptions | undefined,
   ): Promise<number> {
     const fd = this.use("sendmsg");
     const bytes = toBytes(data);
@@ -262,9 +259,9 @@ export class UnixDatagram extends FdHandle {
    * @throws {RangeError} When the address is too long, or `fds` holds more than 253.
    */
   async sendTo(
-    address: Destination,
+    address: string | UnixAddress,
     data: Uint8Array | string,
-    options?: SendOptions,
+    options?: UnixSendOptions,
   ): Promise<number> {
     this.use("sendmsg");
     return await this.#send(this.#destination(address), data, options);
@@ -283,9 +280,9 @@ export class UnixDatagram extends FdHandle {
    * @throws {RangeError} As {@linkcode UnixDatagram.sendTo}.
    */
   sendToSync(
-    address: Destination,
+    address: string | UnixAddress,
     data: Uint8Array | string,
-    options?: { fds?: SendOptions["fds"] },
+    options?: { fds?: UnixSendOptions["fds"] },
   ): number {
     const fd = this.use("sendmsg");
     const to = this.#destination(address);
@@ -304,7 +301,7 @@ export class UnixDatagram extends FdHandle {
    * @throws {TypeError} As {@linkcode UnixDatagram.sendTo}.
    * @throws {RangeError} When `fds` holds more than 253.
    */
-  async send(data: Uint8Array | string, options?: SendOptions): Promise<number> {
+  async send(data: Uint8Array | string, options?: UnixSendOptions): Promise<number> {
     return await this.#send(null, data, options);
   }
 
@@ -319,7 +316,7 @@ export class UnixDatagram extends FdHandle {
    *   none is there.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  async receiveFrom(options?: ReceiveOptions): Promise<Datagram> {
+  async receiveFrom(options?: UnixReceiveOptions): Promise<UnixDatagramMessage> {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
     checkWaitOptions(options);
@@ -346,7 +343,7 @@ export class UnixDatagram extends FdHandle {
    * @throws {IpcError} `EBADF` when closed.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  receiveFromSync(options?: { maxSize?: number; maxFds?: number }): Datagram {
+  receiveFromSync(options?: { maxSize?: number; maxFds?: number }): UnixDatagramMessage {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
     const got = this.#io.receive(fd, maxSize, maxFds, C.MSG_TRUNC, true);
@@ -363,7 +360,7 @@ export class UnixDatagram extends FdHandle {
    * @throws {IpcError} As {@linkcode UnixDatagram.receiveFrom}.
    * @throws {RangeError} As {@linkcode UnixDatagram.receiveFrom}.
    */
-  async receive(options?: ReceiveOptions): Promise<Datagram> {
+  async receive(options?: UnixReceiveOptions): Promise<UnixDatagramMessage> {
     return await this.receiveFrom(options);
   }
 

@@ -25,21 +25,18 @@ export interface Credentials {
   gid: number;
 }
 
-/** A descriptor to send: its number, or a handle with an `fd` (a `PipeReader`, …). */
-export type FdSource = number | { readonly fd: number };
-
 /** Options of sends. */
-export interface SendOptions extends WaitOptions {
+export interface UnixSendOptions extends WaitOptions {
   /**
    * Open descriptors to pass along (`SCM_RIGHTS`), at most 253 (`SCM_MAX_FD`). The
    * receiver gets its own descriptors for the same open files; yours stay open. On a
    * stream socket they travel with the first byte of `data`, which must not be empty.
    */
-  fds?: readonly FdSource[];
+  fds?: readonly (number | { readonly fd: number })[];
 }
 
 /** Options of receives. */
-export interface ReceiveOptions extends WaitOptions {
+export interface UnixReceiveOptions extends WaitOptions {
   /**
    * The most bytes to take. A longer message (seqpacket, datagram) is cut there and the
    * rest is discarded by the kernel, which the result's `truncated` reports; on a stream
@@ -54,7 +51,7 @@ export interface ReceiveOptions extends WaitOptions {
 }
 
 /** A received message. */
-export interface Received {
+export interface UnixMessage {
   /** The bytes. */
   data: Uint8Array;
   /**
@@ -77,7 +74,7 @@ export interface Received {
 }
 
 /** A received datagram, with its sender's address. */
-export interface Datagram extends Received {
+export interface UnixDatagramMessage extends UnixMessage {
   /**
    * The sender's address, usable with `sendTo` to reply: a path, or `"\0"` followed by an
    * abstract name; `undefined` when the sender is not bound to one.
@@ -130,7 +127,7 @@ export function checkFds(fds: unknown): readonly number[] {
  * @throws {RangeError} When either is out of range.
  * @throws {TypeError} When either is not an integer.
  */
-export function checkReceive(options: ReceiveOptions | undefined): [number, number] {
+export function checkReceive(options: UnixReceiveOptions | undefined): [number, number] {
   const maxSize = options?.maxSize === undefined
     ? DEFAULT_MAX_SIZE
     : checkInteger(options.maxSize, "maxSize", 1, MAX_TRANSFER);
@@ -203,7 +200,7 @@ export class MessageIo {
     maxFds: number,
     flags: number,
     withName: boolean,
-  ): { message: Datagram; length: number } | null {
+  ): { message: UnixDatagramMessage; length: number } | null {
     let data = this.#data;
     if (data === null || data.length < maxSize) {
       data = this.#data = new Uint8Array(new ArrayBuffer(Math.max(maxSize, 4096)));
@@ -229,7 +226,7 @@ export class MessageIo {
     }
     const hdr = this.#hdr;
     const msgFlags = hdr.getInt32(msghdr.offsets.msg_flags, true);
-    const message: Datagram = {
+    const message: UnixDatagramMessage = {
       data: data.slice(0, Math.min(n, maxSize)),
       fds: [],
       truncated: (msgFlags & C.MSG_TRUNC) !== 0,
@@ -244,7 +241,7 @@ export class MessageIo {
   }
 
   /** Takes the descriptors and credentials out of the control buffer. */
-  #readControl(length: number, maxFds: number, message: Received): void {
+  #readControl(length: number, maxFds: number, message: UnixMessage): void {
     const c = this.#control;
     for (let at = 0; at + cmsghdr.size <= length;) {
       const size = c.getUint32(at + cmsghdr.offsets.cmsg_len, true);

@@ -35,7 +35,7 @@ import { newConnection, type UnixConnection } from "./connection.ts";
 import { setIntOption } from "./io.ts";
 
 /** Options of {@linkcode listen}. */
-export interface ListenOptions extends UnixAddress {
+export interface UnixListenOptions extends UnixAddress {
   /** `"stream"` (default) or `"seqpacket"`. */
   type?: "stream" | "seqpacket";
   /**
@@ -51,7 +51,7 @@ export interface ListenOptions extends UnixAddress {
 }
 
 /** Options of {@linkcode connect}. */
-export interface ConnectOptions extends UnixAddress, WaitOptions {
+export interface UnixConnectOptions extends UnixAddress, WaitOptions {
   /** `"stream"` (default) or `"seqpacket"`: the listener's type. */
   type?: "stream" | "seqpacket";
   /** Turn `passCredentials` on for the connection. Default `false`. */
@@ -138,7 +138,7 @@ export function bindSocket(fd: number, address: Address, mode: number): SocketFi
  * @throws {RangeError} When the path or name is longer than 107 bytes, or `mode` or
  *   `backlog` is out of range.
  */
-export function listen(options: ListenOptions): UnixListener {
+export function listen(options: UnixListenOptions): UnixListener {
   checkOptions(options);
   const address = toAddress(options);
   const type = checkType(options.type, CONNECTED_TYPES);
@@ -356,7 +356,7 @@ function tryConnect(fd: number, address: Address): boolean {
   }
 }
 
-function checkConnect(options: ConnectOptions) {
+function checkConnect(options: UnixConnectOptions) {
   checkOptions(options);
   const address = toAddress(options);
   const type = checkType(options.type, CONNECTED_TYPES);
@@ -398,7 +398,7 @@ function connected(fd: number, type: SocketType, passCredentials: boolean): Unix
  *   has the wrong type.
  * @throws {RangeError} When the path or name is longer than 107 bytes.
  */
-export async function connect(options: ConnectOptions): Promise<UnixConnection> {
+export async function connect(options: UnixConnectOptions): Promise<UnixConnection> {
   const { address, type, passCredentials } = checkConnect(options);
   checkWaitOptions(options);
   const waitOptions = { timeout: options.timeout, signal: options.signal };
@@ -433,7 +433,7 @@ export async function connect(options: ConnectOptions): Promise<UnixConnection> 
  * @throws {RangeError} As {@linkcode connect}.
  */
 export function connectSync(
-  options: Omit<ConnectOptions, "signal">,
+  options: Omit<UnixConnectOptions, "signal">,
 ): UnixConnection {
   const { address, type, passCredentials } = checkConnect(options);
   checkWaitOptions(options);

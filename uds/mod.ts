@@ -28,22 +28,22 @@
  *
  * @module
  */
+export { FdHandle } from "../ffi/handle.ts";
 export { type SocketType, type UnixAddress } from "./address.ts";
 export {
   type Credentials,
-  type Datagram,
-  type FdSource,
-  type Received,
-  type ReceiveOptions,
-  type SendOptions,
+  type UnixDatagramMessage,
+  type UnixMessage,
+  type UnixReceiveOptions,
+  type UnixSendOptions,
 } from "./io.ts";
 export { type ShutdownHow, socketpair, UnixConnection } from "./connection.ts";
 export {
   connect,
-  type ConnectOptions,
   connectSync,
   listen,
-  type ListenOptions,
+  type UnixConnectOptions,
   UnixListener,
+  type UnixListenOptions,
 } from "./listener.ts";
-export { type DatagramOptions, type Destination, UnixDatagram } from "./datagram.ts";
+export { UnixDatagram, type UnixDatagramOptions } from "./datagram.ts";

@@ -1,0 +1,258 @@
+/**
+ * The Unix socket benchmark driver: the two-process ping-pong round trip of a 64-byte and a
+ * 4 KiB message over each socket type (stream, seqpacket, datagram) with sysipc's async
+ * calls on Deno and Bun (bench/uds_pingpong.ts), against the same ping-pong in C with
+ * blocking calls (bench/uds_pingpong.c, compiled here) and against each runtime's built-in
+ * Unix stream socket (bench/builtin_unix.ts), all in one run.
+ *
+ * Every case is a fresh pair of processes. The cases run in rounds, each round in the same
+ * order (for each size and type: C, Deno, Bun; then the built-in sockets), so that every
+ * case is measured close in time to its baselines. The table quotes each case's median and
+ * its ratios as medians of per-round ratios (absolute times drift by ±30 % here; ratios
+ * taken in the same round much less). Targets: ≤ 1.5× C, and for streams no slower than
+ * the runtime's built-in socket. The machine's 2 CPUs may be shared with other work: treat
+ * the numbers as noisy, and compare like with like (`--pin`, as in bench/run.ts).
+ *
+ * Writes every sample to bench/out/uds.json.
+ *
+ * Usage: deno run -A bench/uds.ts | bun bench/uds.ts
+ *   [--rounds 5] [--messages 10000] [--warmup 1000] [--pin split|same|none] [--quick]
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import {
+  BENCH_DIR,
+  CURRENT,
+  intOption,
+  median,
+  pinned,
+  type Result,
+  run,
+  runtimeBinary,
+  type RuntimeName,
+  scriptCommand,
+  version,
+} from "./_runtime.ts";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string" },
+    messages: { type: "string" },
+    warmup: { type: "string" },
+    pin: { type: "string", default: "split" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log(
+    "Usage: deno run -A bench/uds.ts | bun bench/uds.ts\n" +
+      "  --rounds N    rounds of every case (default 5; --quick: 2)\n" +
+      "  --messages N  measured round trips per case (default 10000; --quick: 2000)\n" +
+      "  --warmup N    round trips before measuring (default 1000; --quick: 300)\n" +
+      "  --pin P       split: parent on CPU 0, child on CPU 1 (default); same: both on\n" +
+      "                CPU 0; none: wherever the scheduler puts them (pinning needs taskset)\n" +
+      "  --quick       a fast smoke run",
+  );
+  process.exit(0);
+}
+const quick = values.quick;
+const rounds = intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1);
+const messages = intOption(values.messages ?? (quick ? "2000" : "10000"), "messages", 1);
+const warmup = intOption(values.warmup ?? (quick ? "300" : "1000"), "warmup");
+const pin = values.pin;
+if (pin !== "none" && pin !== "same" && pin !== "split") {
+  throw new TypeError(`--pin must be none, same or split, got ${JSON.stringify(pin)}`);
+}
+const parentCpu = pin === "none" ? undefined : 0;
+const peerCpu = pin === "split" ? 1 : undefined;
+if (pin === "split" && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
+
+const OUT_DIR = join(BENCH_DIR, "out");
+const C_BINARY = join(OUT_DIR, "uds_pingpong");
+const JSON_PATH = join(OUT_DIR, "uds.json");
+const TYPES = ["stream", "seqpacket", "dgram"] as const;
+const SIZES = [64, 4096] as const;
+
+/** One row of the table. */
+interface Case {
+  name: string;
+  command: () => [string, string[]];
+  /** For sysipc cases: the C case and (streams) the built-in case it is compared with. */
+  c?: string;
+  builtin?: string;
+}
+
+const common = [
+  "--messages",
+  String(messages),
+  "--warmup",
+  String(warmup),
+  ...(peerCpu === undefined ? [] : ["--peer-cpu", String(peerCpu)]),
+];
+const runtimes: RuntimeName[] = ["deno", "bun"];
+
+const CASES: Case[] = SIZES.flatMap((size) => [
+  ...TYPES.flatMap((type): Case[] => [
+    {
+      name: `c-${type}-${size}`,
+      command: () => [C_BINARY, [type, `${size}`, `${messages}`, `${warmup}`, `${peerCpu ?? -1}`]],
+    },
+    ...runtimes.map((runtime) => ({
+      name: `${runtime}-${type}-${size}`,
+      command: () =>
+        scriptCommand(runtime, "uds_pingpong.ts", ["--type", type, "--size", `${size}`, ...common]),
+      c: `c-${type}-${size}`,
+      builtin: type === "stream" ? `${runtime}-builtin-${size}` : undefined,
+    })),
+  ]),
+  ...runtimes.map((runtime) => ({
+    name: `${runtime}-builtin-${size}`,
+    command: () => scriptCommand(runtime, "builtin_unix.ts", ["--size", `${size}`, ...common]),
+  })),
+]);
+
+mkdirSync(OUT_DIR, { recursive: true });
+if (pin !== "none") {
+  try {
+    run("taskset", ["-c", "0", "true"], 30_000);
+  } catch (e) {
+    throw new Error(`--pin ${pin} needs taskset (util-linux); use --pin none without it`, {
+      cause: e,
+    });
+  }
+}
+run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "uds_pingpong.c")], 120_000);
+
+const versions = {
+  driver: CURRENT,
+  deno: version(runtimeBinary("deno"), ["--version"]),
+  bun: version(runtimeBinary("bun"), ["--version"]),
+  gcc: version("gcc", ["--version"]),
+  kernel: release(),
+  cpus: cpus().length,
+};
+console.error(
+  `uds ping-pong: ${rounds} rounds × ${messages} round trips (+${warmup} warm-up), ` +
+    `64 B and 4 KiB, pin ${pin}; deno ${
+      versions.deno.replace(/^deno /, "")
+    }, bun ${versions.bun}, ` +
+    `Linux ${versions.kernel}, ${versions.cpus} CPUs`,
+);
+
+const samples = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
+const failures: string[] = [];
+const timeoutMs = 60_000 + (warmup + messages) * 5;
+const started = performance.now();
+for (let round = 1; round <= rounds; round++) {
+  const line: string[] = [];
+  for (const c of CASES) {
+    let value = NaN;
+    try {
+      const [command, args] = pinned(parentCpu, c.command());
+      const out = run(command, args, timeoutMs).trim().split("\n").pop() ?? "";
+      const result = JSON.parse(out) as Result;
+      if (result.messages !== messages) throw new Error(`${c.name}: unexpected result ${out}`);
+      if (result.engine !== undefined && result.engine !== "io_uring") {
+        failures.push(`round ${round}, ${c.name}: the wait engine was ${result.engine}`);
+      }
+      value = result.mean_us;
+    } catch (e) {
+      failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
+    }
+    samples.get(c.name)!.push(value);
+    line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
+  }
+  console.error(`round ${round}/${rounds}: ${line.join(", ")}`);
+}
+const seconds = (performance.now() - started) / 1000;
+
+/** The median over rounds of a case's ratio to another measured in the same round. */
+function ratio(name: string, baseline: string | undefined): number {
+  if (baseline === undefined) return NaN;
+  const xs = samples.get(name)!;
+  const bs = samples.get(baseline)!;
+  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
+  return rs.length ? median(rs) : NaN;
+}
+
+const rows = CASES.map((c) => {
+  const xs = samples.get(c.name)!.filter((x) => !Number.isNaN(x));
+  const toC = ratio(c.name, c.c);
+  const toBuiltin = ratio(c.name, c.builtin);
+  const verdict = c.c === undefined
+    ? ""
+    : Number.isNaN(toC)
+    ? "n/a"
+    : toC <= 1.5 && !(toBuiltin > 1)
+    ? "pass"
+    : "MISS";
+  return {
+    case: c.name,
+    samples_us: samples.get(c.name)!,
+    median_us: xs.length ? median(xs) : NaN,
+    ratio_c: toC,
+    ratio_builtin: toBuiltin,
+    verdict,
+  };
+});
+
+const fmt = (x: number, digits: number) => Number.isNaN(x) ? "" : x.toFixed(digits);
+const table = [
+  ["case", "median µs", "× C", "× built-in", "verdict"],
+  ...rows.map((r) => [
+    r.case,
+    fmt(r.median_us, 1),
+    fmt(r.ratio_c, 2),
+    fmt(r.ratio_builtin, 2),
+    r.verdict,
+  ]),
+];
+const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+const render = (row: string[]) =>
+  row.map((cell, i) => i > 0 && i < 4 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+    .join("  ").trimEnd();
+console.log(
+  `\nUnix socket ping-pong, async: ${rounds} rounds × ${messages} round trips ` +
+    `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
+);
+console.log(render(table[0]));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const row of table.slice(1)) console.log(render(row));
+console.log(
+  "Ratios are medians of per-round ratios. Target: ≤ 1.5× C (blocking calls), and for " +
+    "streams\nno slower than the runtime's built-in Unix socket (× built-in ≤ 1).",
+);
+if (failures.length) {
+  console.log(`\n${failures.length} problem(s):`);
+  for (const f of failures) console.log(`  ${f}`);
+}
+const json = (x: number) => Number.isNaN(x) ? null : Math.round(x * 1000) / 1000;
+writeFileSync(
+  JSON_PATH,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      config: { rounds, messages, warmup, pin, sizes: SIZES, quick },
+      versions,
+      seconds: Math.round(seconds),
+      results: rows.map((r) => ({
+        ...r,
+        samples_us: r.samples_us.map(json),
+        median_us: json(r.median_us),
+        ratio_c: json(r.ratio_c),
+        ratio_builtin: json(r.ratio_builtin),
+      })),
+      failures,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(`\nWrote ${JSON_PATH}`);
+if (failures.length) process.exit(1);
