@@ -95,6 +95,7 @@ export function partialWriteError(
  *   when it would block.
  * @param wait Waits until the handle may take more (with what is left of the timeout).
  * @param syscall The operation, for errors.
+ * @param start Bytes already written by the caller's own first attempt.
  * @returns The bytes written: all of them (an empty write makes no attempt), or with
  *   `timeout: 0` what fitted (at least 1).
  * @throws {IpcError} `EAGAIN` when `timeout` is 0 and nothing fitted; the attempt's and the
@@ -106,9 +107,10 @@ export async function writeAll(
   attempt: (offset: number) => number,
   wait: (options: WaitOptions | undefined) => Promise<unknown>,
   syscall: string,
+  start = 0,
 ): Promise<number> {
   const deadline = deadlineOf(options);
-  let done = 0;
+  let done = start;
   try {
     while (done < bytes.length) {
       const n = attempt(done);

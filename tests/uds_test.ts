@@ -4,7 +4,7 @@
  * interop tests are in uds_cross_test.ts.
  */
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
@@ -108,10 +108,17 @@ describe("uds: socket pairs", () => {
       assert.equal(b.readSync(small), 4, "a short read takes part of one message");
       a.writeSync("next");
       assert.equal(text(small.subarray(0, (await b.read(small))!)), "next", "the rest was dropped");
+      // An empty message with a descriptor, right before the end, is still delivered.
+      const [r, w] = pipe();
+      await a.send("", { fds: [r] });
       a.close();
+      const last = (await b.receive())!;
+      assert.equal(last.data.length, 0);
+      assert.equal(last.fds.length, 1);
+      libc.close(last.fds[0]!);
       assert.equal(await b.read(small), null);
       assert.equal(await b.receive(), null);
-      b.close();
+      for (const h of [b, r, w]) h.close();
     }));
 
   it("messages longer than maxSize are cut and say so; a stream keeps the rest", () =>
@@ -589,22 +596,19 @@ describe("uds: bad input", () => {
     const l = listen({ path: taken });
     assert.throws(() => listen({ path: taken }), isCode("EADDRINUSE", /a socket file is already/));
     l.close();
-    const stale = listen({ path: taken });
-    unlinkSync(taken);
-    writeFileSync(taken, "");
-    unlinkSync(taken);
-    stale.close();
-    // A socket file nobody listens on.
-    const gone = UnixDatagram.bind({ path: join(dir.path, "gone") });
-    await assert.rejects(
-      connect({ path: join(dir.path, "gone") }),
-      (e) => e instanceof IpcError && ["ECONNREFUSED", "EPROTOTYPE"].includes(e.code),
-    );
-    gone.close();
-    const locked = join(dir.path, "locked");
-    const lockedListener = listen({ path: locked, mode: 0o600 });
-    chmodSync(locked, 0o600);
-    lockedListener.close();
+    // A socket file nobody listens on any more: a stale file (moved away while its
+    // listener closed, so that close() did not remove it).
+    const stale = join(dir.path, "stale");
+    const staleListener = listen({ path: stale });
+    renameSync(stale, `${stale}.moved`);
+    staleListener.close();
+    renameSync(`${stale}.moved`, stale);
+    await assert.rejects(connect({ path: stale }), isCode("ECONNREFUSED", /no socket is bound/));
+    assert.throws(() => listen({ path: stale }), isCode("EADDRINUSE", /stale file/));
+    // A socket of another type.
+    const datagrams = UnixDatagram.bind({ path: join(dir.path, "dgram") });
+    await assert.rejects(connect({ path: join(dir.path, "dgram") }), isCode("EPROTOTYPE"));
+    datagrams.close();
   });
 
   it("descriptors that are not open, too many, closed handles, and bad values", async () => {

@@ -331,6 +331,14 @@ export class UnixConnection extends FdHandle {
     const bytes = toBytes(data);
     const fds = this.#checkSendFds(bytes, options?.fds);
     checkWaitOptions(options);
+    // The common case first: nothing queued, and the socket takes it all at once.
+    let sent = 0;
+    if (!this.#queue.busy && fds.length === 0 && bytes.length > 0) {
+      sent = this.#sendAttempt(fd, bytes, 0, NONBLOCKING_SEND);
+      if (sent === bytes.length) return sent;
+      if (sent > 0 && options?.timeout === 0) return sent;
+      sent = Math.max(sent, 0);
+    }
     const context = fds.length > 0 ? this.#sendContext : this.#writeContext;
     return await this.#queue.run(options, context, async () => {
       if (this.closed) throw IpcError.closed(this.kind, context.syscall);
@@ -340,7 +348,7 @@ export class UnixConnection extends FdHandle {
           : this.#sendAttempt(fd, bytes, offset, NONBLOCKING_SEND);
       const wait = this.#waitWritable(fd, context);
       if (this.type === "stream" || bytes.length > 0) {
-        return await writeAll(bytes, options, attempt, wait, context.syscall);
+        return await writeAll(bytes, options, attempt, wait, context.syscall, sent);
       }
       // An empty message is still a message.
       const deadline = deadlineOf(options);
@@ -419,7 +427,7 @@ export class UnixConnection extends FdHandle {
     const deadline = deadlineOf(options);
     for (let waits = 0;; waits++) {
       const got = this.#io.receive(fd, maxSize, maxFds, flags, false);
-      if (got !== null) return this.#ended(fd, got.length) ? null : got.message;
+      if (got !== null) return this.#endOf(fd, got);
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "recvmsg");
       await waitFd(
         fd,
@@ -445,7 +453,14 @@ export class UnixConnection extends FdHandle {
     const [maxSize, maxFds] = checkReceive(options);
     const got = this.#io.receive(fd, maxSize, maxFds, this.#receiveFlags(), false);
     if (got === null) throw IpcError.of("EAGAIN", "recvmsg"); // a non-blocking descriptor
-    return this.#ended(fd, got.length) ? null : got.message;
+    return this.#endOf(fd, got);
+  }
+
+  /** A received message, or `null` when it is the end (an empty one that carries nothing). */
+  #endOf(fd: number, got: { message: UnixMessage; length: number }): UnixMessage | null {
+    const { message, length } = got;
+    const carries = message.fds.length > 0 || message.fdsTruncated || message.credentials;
+    return !carries && this.#ended(fd, length) ? null : message;
   }
 
   /** `MSG_TRUNC` on message sockets: the result then says how long the message was. */
