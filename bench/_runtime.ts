@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { execPath } from "node:process";
 import { fileURLToPath } from "node:url";
@@ -181,4 +182,146 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Where the two processes of each measured pair run, from `--pin`. */
+export interface Placement {
+  /** The CPU of the process the driver starts, or `undefined` for anywhere. */
+  parentCpu?: number;
+  /** The CPU of its child (passed as `--peer-cpu`), or `undefined` for anywhere. */
+  peerCpu?: number;
+}
+
+/**
+ * Checks `--pin` and what it needs.
+ *
+ * @param pin `split` (parent on CPU 0, child on CPU 1), `same` (both on CPU 0) or `none`.
+ * @returns The CPUs.
+ * @throws {TypeError} For another value.
+ * @throws {Error} When `split` has fewer than 2 CPUs, or pinning has no `taskset`.
+ */
+export function placement(pin: string | undefined): Placement {
+  if (pin !== "none" && pin !== "same" && pin !== "split") {
+    throw new TypeError(`--pin must be none, same or split, got ${JSON.stringify(pin)}`);
+  }
+  if (pin === "split" && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
+  if (pin !== "none") {
+    try {
+      run("taskset", ["-c", "0", "true"], 30_000);
+    } catch (e) {
+      throw new Error(`--pin ${pin} needs taskset (util-linux); use --pin none without it`, {
+        cause: e,
+      });
+    }
+  }
+  return { parentCpu: pin === "none" ? undefined : 0, peerCpu: pin === "split" ? 1 : undefined };
+}
+
+/** A measured case: a command that prints one {@linkcode Result} line. */
+export interface BenchCase {
+  /** Its name in the table. */
+  name: string;
+  /** The `case` its result line carries. Default: `name`. */
+  prints?: string;
+  /** The command line. */
+  command: () => [string, string[]];
+}
+
+/** What {@linkcode runRounds} measured. */
+export interface Rounds {
+  /** Per case: one mean round trip in µs per round (NaN when that run failed). */
+  samples: Map<string, number[]>;
+  /** Per case: the wait engines its runs reported. */
+  engines: Map<string, Set<string>>;
+  /** What went wrong, a line each. */
+  failures: string[];
+  /** How long it all took. */
+  seconds: number;
+}
+
+/**
+ * Runs every case once per round, in the same order each round, so that each case is
+ * measured close in time to its baselines, and reports each round on stderr.
+ *
+ * @param cases The cases.
+ * @param rounds How many rounds.
+ * @param messages The measured round trips each result must report.
+ * @param parentCpu Where to pin each case's command, if anywhere.
+ * @param timeoutMs The longest one run may take.
+ * @returns The samples.
+ */
+export function runRounds(
+  cases: readonly BenchCase[],
+  rounds: number,
+  messages: number,
+  parentCpu: number | undefined,
+  timeoutMs: number,
+): Rounds {
+  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const engines = new Map<string, Set<string>>();
+  const failures: string[] = [];
+  const started = performance.now();
+  for (let round = 1; round <= rounds; round++) {
+    const line: string[] = [];
+    for (const c of cases) {
+      let value = NaN;
+      try {
+        const [command, args] = pinned(parentCpu, c.command());
+        const out = run(command, args, timeoutMs).trim().split("\n").pop() ?? "";
+        const result = JSON.parse(out) as Result;
+        if (result.case !== (c.prints ?? c.name) || result.messages !== messages) {
+          throw new Error(`${c.name}: unexpected result ${out}`);
+        }
+        value = result.mean_us;
+        if (result.engine) {
+          const set = engines.get(c.name) ?? new Set();
+          engines.set(c.name, set.add(result.engine));
+        }
+      } catch (e) {
+        failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
+      }
+      samples.get(c.name)!.push(value);
+      line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
+    }
+    console.error(`round ${round}/${rounds}: ${line.join(", ")}`);
+  }
+  return { samples, engines, failures, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The median over rounds of a case's ratio to a baseline measured in the same round.
+ *
+ * @param samples From {@linkcode runRounds}.
+ * @param name The case.
+ * @param baseline The baseline case.
+ * @returns The ratio, or NaN when no round has both.
+ */
+export function medianRatio(
+  samples: Map<string, number[]>,
+  name: string,
+  baseline: string,
+): number {
+  const xs = samples.get(name)!;
+  const bs = samples.get(baseline)!;
+  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
+  return rs.length ? median(rs) : NaN;
+}
+
+/**
+ * A table as text lines: a header, a rule, and the rows, in columns.
+ *
+ * @param table The header row, then the rows.
+ * @param numeric Which columns to align right.
+ * @returns The lines.
+ */
+export function renderTable(table: string[][], numeric: readonly boolean[]): string[] {
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  const render = (row: string[]) =>
+    row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+      .join("  ").trimEnd();
+  return [
+    render(table[0]),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...table.slice(1).map(render),
+  ];
 }

@@ -36,12 +36,15 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
+  type BenchCase,
   CURRENT,
   intOption,
   median,
-  pinned,
-  type Result,
+  medianRatio,
+  placement,
+  renderTable,
   run,
+  runRounds,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
@@ -80,13 +83,8 @@ const warmup = intOption(values.warmup ?? (quick ? "500" : "1000"), "warmup");
 const spin = values.spin === undefined ? undefined : intOption(values.spin, "spin");
 const cSpin = spin ?? 50;
 const pin = values.pin;
-if (pin !== "none" && pin !== "same" && pin !== "split") {
-  throw new TypeError(`--pin must be none, same or split, got ${JSON.stringify(pin)}`);
-}
 /** The CPU the parent of each pair runs on, and the one its child runs on. */
-const parentCpu = pin === "none" ? undefined : 0;
-const peerCpu = pin === "split" ? 1 : undefined;
-if (pin === "split" && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
+const { parentCpu, peerCpu } = placement(pin);
 
 const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "pingpong");
@@ -97,10 +95,8 @@ const BASELINES = ["c-block", "c-spin", "c-unix"] as const;
 type Baseline = typeof BASELINES[number];
 
 /** One row of the table. */
-interface Case {
-  name: string;
+interface Case extends BenchCase {
   runtime: "c" | RuntimeName;
-  command: () => [string, string[]];
   /** The baselines whose ratio columns are filled in for this row (C block always is). */
   compare: Baseline[];
   /** The target, as the largest ratio allowed to a baseline. */
@@ -172,15 +168,6 @@ const CASES: Case[] = [
 // ---------------------------------------------------------------------------------------
 
 mkdirSync(OUT_DIR, { recursive: true });
-if (pin !== "none") {
-  try {
-    run("taskset", ["-c", "0", "true"], 30_000);
-  } catch (e) {
-    throw new Error(`--pin ${pin} needs taskset (util-linux); use --pin none without it`, {
-      cause: e,
-    });
-  }
-}
 run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "pingpong.c")], 120_000);
 
 const versions = {
@@ -199,46 +186,17 @@ console.error(
     `bun ${versions.bun}, Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 
-/** Per case: one sample per round (NaN when the round failed). */
-const samples = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
-const engines = new Map<string, Set<string>>();
-const failures: string[] = [];
 const timeoutMs = 60_000 + (warmup + messages) * 5;
-const started = performance.now();
-
-for (let round = 1; round <= rounds; round++) {
-  const line: string[] = [];
-  for (const c of CASES) {
-    let value = NaN;
-    try {
-      const [command, args] = pinned(parentCpu, c.command());
-      const out = run(command, args, timeoutMs).trim().split("\n").pop() ?? "";
-      const result = JSON.parse(out) as Result;
-      if (result.case !== c.name || result.messages !== messages) {
-        throw new Error(`${c.name}: unexpected result ${out}`);
-      }
-      value = result.mean_us;
-      if (result.engine) {
-        const set = engines.get(c.name) ?? new Set();
-        engines.set(c.name, set.add(result.engine));
-      }
-    } catch (e) {
-      failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
-    }
-    samples.get(c.name)!.push(value);
-    line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
-  }
-  console.error(`round ${round}/${rounds}: ${line.join(", ")}`);
-}
-const seconds = (performance.now() - started) / 1000;
+const { samples, engines, failures, seconds } = runRounds(
+  CASES,
+  rounds,
+  messages,
+  parentCpu,
+  timeoutMs,
+);
 
 /** The median over rounds of the case's ratio to a baseline measured in the same round. */
-function ratio(name: string, baseline: Baseline): number {
-  const xs = samples.get(name)!;
-  const bs = samples.get(baseline)!;
-  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
-  return rs.length ? median(rs) : NaN;
-}
+const ratio = (name: string, baseline: Baseline) => medianRatio(samples, name, baseline);
 
 const rows = CASES.map((c) => {
   const xs = samples.get(c.name)!.filter((x) => !Number.isNaN(x));
@@ -275,18 +233,12 @@ const table = [
     r.verdict,
   ]),
 ];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
 const numeric = [false, true, true, true, true, true, false, false];
-const render = (row: string[]) =>
-  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
-    .join("  ").trimEnd();
 console.log(
   `\nPipe ping-pong, 64-byte messages: ${rounds} rounds × ${messages} round trips ` +
     `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
 );
-console.log(render(table[0]));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const row of table.slice(1)) console.log(render(row));
+for (const line of renderTable(table, numeric)) console.log(line);
 console.log(
   "Ratios are medians of per-round ratios. c-unix and the *-unix-builtin rows are Unix " +
     "stream sockets,\nnot pipes: they show what each runtime offers built in, not a target.",

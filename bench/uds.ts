@@ -27,12 +27,15 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
+  type BenchCase,
   CURRENT,
   intOption,
   median,
-  pinned,
-  type Result,
+  medianRatio,
+  placement,
+  renderTable,
   run,
+  runRounds,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
@@ -66,12 +69,7 @@ const rounds = intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1);
 const messages = intOption(values.messages ?? (quick ? "2000" : "10000"), "messages", 1);
 const warmup = intOption(values.warmup ?? (quick ? "300" : "1000"), "warmup");
 const pin = values.pin;
-if (pin !== "none" && pin !== "same" && pin !== "split") {
-  throw new TypeError(`--pin must be none, same or split, got ${JSON.stringify(pin)}`);
-}
-const parentCpu = pin === "none" ? undefined : 0;
-const peerCpu = pin === "split" ? 1 : undefined;
-if (pin === "split" && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
+const { parentCpu, peerCpu } = placement(pin);
 
 const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "uds_pingpong");
@@ -80,9 +78,7 @@ const TYPES = ["stream", "seqpacket", "dgram"] as const;
 const SIZES = [64, 4096] as const;
 
 /** One row of the table. */
-interface Case {
-  name: string;
-  command: () => [string, string[]];
+interface Case extends BenchCase {
   /** For sysipc cases: the C case and (streams) the built-in case it is compared with. */
   c?: string;
   builtin?: string;
@@ -113,20 +109,12 @@ const CASES: Case[] = SIZES.flatMap((size) => [
   ]),
   ...runtimes.map((runtime) => ({
     name: `${runtime}-builtin-${size}`,
+    prints: `${runtime}-unix-builtin`,
     command: () => scriptCommand(runtime, "builtin_unix.ts", ["--size", `${size}`, ...common]),
   })),
 ]);
 
 mkdirSync(OUT_DIR, { recursive: true });
-if (pin !== "none") {
-  try {
-    run("taskset", ["-c", "0", "true"], 30_000);
-  } catch (e) {
-    throw new Error(`--pin ${pin} needs taskset (util-linux); use --pin none without it`, {
-      cause: e,
-    });
-  }
-}
 run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "uds_pingpong.c")], 120_000);
 
 const versions = {
@@ -145,41 +133,15 @@ console.error(
     `Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 
-const samples = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
-const failures: string[] = [];
-const timeoutMs = 60_000 + (warmup + messages) * 5;
-const started = performance.now();
-for (let round = 1; round <= rounds; round++) {
-  const line: string[] = [];
-  for (const c of CASES) {
-    let value = NaN;
-    try {
-      const [command, args] = pinned(parentCpu, c.command());
-      const out = run(command, args, timeoutMs).trim().split("\n").pop() ?? "";
-      const result = JSON.parse(out) as Result;
-      if (result.messages !== messages) throw new Error(`${c.name}: unexpected result ${out}`);
-      if (result.engine !== undefined && result.engine !== "io_uring") {
-        failures.push(`round ${round}, ${c.name}: the wait engine was ${result.engine}`);
-      }
-      value = result.mean_us;
-    } catch (e) {
-      failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
-    }
-    samples.get(c.name)!.push(value);
-    line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
-  }
-  console.error(`round ${round}/${rounds}: ${line.join(", ")}`);
-}
-const seconds = (performance.now() - started) / 1000;
-
-/** The median over rounds of a case's ratio to another measured in the same round. */
-function ratio(name: string, baseline: string | undefined): number {
-  if (baseline === undefined) return NaN;
-  const xs = samples.get(name)!;
-  const bs = samples.get(baseline)!;
-  const rs = xs.map((x, i) => x / bs[i]).filter((r) => Number.isFinite(r));
-  return rs.length ? median(rs) : NaN;
-}
+const { samples, engines, failures, seconds } = runRounds(
+  CASES,
+  rounds,
+  messages,
+  parentCpu,
+  60_000 + (warmup + messages) * 5,
+);
+const ratio = (name: string, baseline: string | undefined) =>
+  baseline === undefined ? NaN : medianRatio(samples, name, baseline);
 
 const rows = CASES.map((c) => {
   const xs = samples.get(c.name)!.filter((x) => !Number.isNaN(x));
@@ -213,23 +175,21 @@ const table = [
     r.verdict,
   ]),
 ];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-const render = (row: string[]) =>
-  row.map((cell, i) => i > 0 && i < 4 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
-    .join("  ").trimEnd();
 console.log(
   `\nUnix socket ping-pong, async: ${rounds} rounds × ${messages} round trips ` +
     `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
 );
-console.log(render(table[0]));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const row of table.slice(1)) console.log(render(row));
+for (const line of renderTable(table, [false, true, true, true, false])) console.log(line);
 console.log(
   "Ratios are medians of per-round ratios. Target: ≤ 1.5× C (blocking calls), and for " +
     "streams\nno slower than the runtime's built-in Unix socket (× built-in ≤ 1).",
 );
+const notIoUring = [...engines].filter(([, set]) => [...set].some((e) => e !== "io_uring"));
+if (notIoUring.length) {
+  console.log(`Wait engine was not io_uring for: ${notIoUring.map(([name]) => name).join(", ")}`);
+}
 if (failures.length) {
-  console.log(`\n${failures.length} problem(s):`);
+  console.log(`\n${failures.length} failed run(s):`);
   for (const f of failures) console.log(`  ${f}`);
 }
 const json = (x: number) => Number.isNaN(x) ? null : Math.round(x * 1000) / 1000;

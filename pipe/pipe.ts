@@ -28,15 +28,8 @@ import {
 import { runtime } from "../ffi/runtime.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { iovec } from "../ffi/structs.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  readyEvents,
-  remaining,
-  type WaitContext,
-  waitFd,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
+import { readiness, untilReady } from "../ffi/ready.ts";
+import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 
 const CHUNK = 65536;
@@ -185,7 +178,7 @@ export function newPipeWriter(fd: number, ownership: Ownership = "owned"): PipeW
 export class PipeReader extends FdHandle {
   #io = new AsyncIo((fd) => this.holdFd(fd));
   #readable?: ReadableStream<Uint8Array>;
-  #context: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
+  #target = this.readyTarget({ syscall: "read", owner: this.waits, spin: this.spin });
 
   static {
     makeReader = (fd, ownership) => new PipeReader(fd, ownership);
@@ -239,23 +232,15 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
+    return await untilReady(this.#target, C.POLLIN, options, () => {
       const n = this.#io.transfer(fd, into, 0, false);
       if (n > 0) return n;
       // A FIFO that no writer has opened since this reader did (a non-blocking open, or
       // an open on the polling backend) reads 0 bytes too: end of stream is only when a
       // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
       if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#context,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "read");
-    }
+      return undefined;
+    });
   }
 
   /**
@@ -318,7 +303,7 @@ export class PipeReader extends FdHandle {
 export class PipeWriter extends FdHandle {
   #io = new AsyncIo((fd) => this.holdFd(fd));
   #writable?: WritableStream<Uint8Array>;
-  #context: WaitContext = { syscall: "write", owner: this.waits, spin: this.spin };
+  #target = this.readyTarget({ syscall: "write", owner: this.waits, spin: this.spin });
   #queue = new WriteQueue();
 
   static {
@@ -378,16 +363,13 @@ export class PipeWriter extends FdHandle {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
-    return await this.#queue.run(options, this.#context, () => {
+    return await this.#queue.run(options, this.#target.context, () => {
       if (this.closed) throw IpcError.closed(this.kind, "write");
       return writeAll(
         bytes,
         options,
         (offset) => this.#io.transfer(fd, bytes, offset, true),
-        async (left) => {
-          await waitFd(fd, C.POLLOUT, left, this.#context);
-          if (this.closed) throw IpcError.closed(this.kind, "write");
-        },
+        readiness(this.#target, C.POLLOUT),
         "write",
       );
     });

@@ -15,15 +15,8 @@ import {
   toBytes,
 } from "../ffi/handle.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  readyEvents,
-  remaining,
-  type WaitContext,
-  waitFd,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
+import { readiness, untilReady } from "../ffi/ready.ts";
+import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 import { SOCKET_TYPES, type SocketType } from "./address.ts";
 import {
@@ -132,10 +125,10 @@ export class UnixConnection extends FdHandle {
   readonly type: SocketType;
   #io = new MessageIo();
   #queue = new WriteQueue();
-  #readContext: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
-  #writeContext: WaitContext = { syscall: "write", owner: this.waits, spin: this.spin };
-  #receiveContext: WaitContext = { syscall: "recvmsg", owner: this.waits, spin: this.spin };
-  #sendContext: WaitContext = { syscall: "sendmsg", owner: this.waits, spin: this.spin };
+  #reading = this.readyTarget({ syscall: "read", owner: this.waits, spin: this.spin });
+  #writing = this.readyTarget({ syscall: "write", owner: this.waits, spin: this.spin });
+  #receiving = this.readyTarget({ syscall: "recvmsg", owner: this.waits, spin: this.spin });
+  #sending = this.readyTarget({ syscall: "sendmsg", owner: this.waits, spin: this.spin });
   #readable?: ReadableStream<Uint8Array>;
   #writable?: WritableStream<Uint8Array>;
   #readEnded = false;
@@ -223,22 +216,15 @@ export class UnixConnection extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
-      const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), C.MSG_DONTWAIT);
-      if (n >= 0) return this.#ended(fd, n) ? null : n;
-      const e = errno();
-      if (e === EINTR) continue;
-      if (e !== EAGAIN) throw new IpcError({ errno: e, syscall: "read" });
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#readContext,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "read");
-    }
+    return await untilReady(this.#reading, C.POLLIN, options, () => {
+      while (true) {
+        const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), C.MSG_DONTWAIT);
+        if (n >= 0) return this.#ended(fd, n) ? null : n;
+        const e = errno();
+        if (e === EAGAIN) return undefined;
+        if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
+      }
+    });
   }
 
   /**
@@ -271,14 +257,6 @@ export class UnixConnection extends FdHandle {
       if (e === EAGAIN && (flags & C.MSG_DONTWAIT)) return -1;
       throw new IpcError({ errno: e, syscall: "write" });
     }
-  }
-
-  /** Waits until the socket takes more, for a send that would have blocked. */
-  #waitWritable(fd: number, context: WaitContext) {
-    return async (left: WaitOptions | undefined) => {
-      await waitFd(fd, C.POLLOUT, left, context);
-      if (this.closed) throw IpcError.closed(this.kind, context.syscall);
-    };
   }
 
   /**
@@ -339,24 +317,24 @@ export class UnixConnection extends FdHandle {
       if (sent > 0 && options?.timeout === 0) return sent;
       sent = Math.max(sent, 0);
     }
-    const context = fds.length > 0 ? this.#sendContext : this.#writeContext;
-    return await this.#queue.run(options, context, async () => {
-      if (this.closed) throw IpcError.closed(this.kind, context.syscall);
+    const target = fds.length > 0 ? this.#sending : this.#writing;
+    const syscall = target.context.syscall;
+    return await this.#queue.run(options, target.context, async () => {
+      if (this.closed) throw IpcError.closed(this.kind, syscall);
+      if (this.type !== "stream" && bytes.length === 0) {
+        // An empty message is still a message.
+        return await untilReady(
+          target,
+          C.POLLOUT,
+          options,
+          () => this.#io.send(fd, bytes, 0, fds, null, NONBLOCKING_SEND) < 0 ? undefined : 0,
+        );
+      }
       const attempt = (offset: number) =>
         offset === 0 && fds.length > 0
           ? this.#io.send(fd, bytes, 0, fds, null, NONBLOCKING_SEND)
           : this.#sendAttempt(fd, bytes, offset, NONBLOCKING_SEND);
-      const wait = this.#waitWritable(fd, context);
-      if (this.type === "stream" || bytes.length > 0) {
-        return await writeAll(bytes, options, attempt, wait, context.syscall, sent);
-      }
-      // An empty message is still a message.
-      const deadline = deadlineOf(options);
-      while (this.#io.send(fd, bytes, 0, fds, null, NONBLOCKING_SEND) < 0) {
-        if (options?.timeout === 0) throw IpcError.of("EAGAIN", context.syscall);
-        await wait(remaining(options, deadline));
-      }
-      return 0;
+      return await writeAll(bytes, options, attempt, readiness(target, C.POLLOUT), syscall, sent);
     });
   }
 
@@ -424,19 +402,10 @@ export class UnixConnection extends FdHandle {
     const [maxSize, maxFds] = checkReceive(options);
     checkWaitOptions(options);
     const flags = this.#receiveFlags() | C.MSG_DONTWAIT;
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
+    return await untilReady(this.#receiving, C.POLLIN, options, () => {
       const got = this.#io.receive(fd, maxSize, maxFds, flags, false);
-      if (got !== null) return this.#endOf(fd, got);
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "recvmsg");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#receiveContext,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "recvmsg");
-    }
+      return got === null ? undefined : this.#endOf(fd, got);
+    });
   }
 
   /**

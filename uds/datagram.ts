@@ -8,14 +8,8 @@ import { IpcError } from "../ffi/errors.ts";
 import { FdHandle, toBytes } from "../ffi/handle.ts";
 import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { sockaddrUn } from "../ffi/structs.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  pollUntil,
-  remaining,
-  type WaitContext,
-  waitFd,
-} from "../ffi/wait/mod.ts";
+import { untilReady } from "../ffi/ready.ts";
+import { checkWaitOptions, pollUntil } from "../ffi/wait/mod.ts";
 import {
   type Address,
   checkMode,
@@ -75,8 +69,8 @@ export class UnixDatagram extends FdHandle {
   #peer: Address | null = null;
   /** The last destination, encoded: a reply loop sends to the same one again and again. */
   #last: Address | null = null;
-  #receiveContext: WaitContext = { syscall: "recvmsg", owner: this.waits, spin: this.spin };
-  #sendContext: WaitContext = { syscall: "sendmsg", owner: this.waits, spin: this.spin };
+  #receiving = this.readyTarget({ syscall: "recvmsg", owner: this.waits, spin: this.spin });
+  #sending = this.readyTarget({ syscall: "sendmsg", owner: this.waits, spin: this.spin });
 
   private constructor(fd: number, file: SocketFile | undefined) {
     if (!constructing) {
@@ -217,29 +211,25 @@ export class UnixDatagram extends FdHandle {
     const bytes = toBytes(data);
     const fds = checkFds(options?.fds);
     checkWaitOptions(options);
-    const flags = C.MSG_DONTWAIT;
-    const n = this.#attempt(fd, to, bytes, fds, flags);
-    if (n >= 0) return n;
-    if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sendmsg", to?.display);
-    if (to === null) {
-      // Connected: the socket polls writable once the peer's queue has room.
-      const deadline = deadlineOf(options);
-      while (true) {
-        await waitFd(fd, C.POLLOUT, remaining(options, deadline), this.#sendContext);
-        if (this.closed) throw IpcError.closed(this.kind, "sendmsg");
-        const sent = this.#attempt(fd, to, bytes, fds, flags);
-        if (sent >= 0) return sent;
-      }
-    }
-    // Unconnected: nothing polls for room in another socket's queue, so retry.
+    const attempt = () => {
+      const sent = this.#attempt(fd, to, bytes, fds, C.MSG_DONTWAIT);
+      return sent >= 0 ? sent : undefined;
+    };
+    // Connected: the socket polls writable once the peer's queue has room.
+    if (to === null) return await untilReady(this.#sending, C.POLLOUT, options, attempt);
+    // Unconnected: nothing polls for room in another socket's queue, so the attempt is
+    // retried on the engine's timer.
+    const first = attempt();
+    if (first !== undefined) return first;
+    if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sendmsg", to.display);
     return await pollUntil(
       () => {
-        if (this.closed) throw IpcError.closed(this.kind, "sendmsg");
-        const sent = this.#attempt(fd, to, bytes, fds, flags);
-        return sent >= 0 ? sent : undefined;
+        const error = this.#sending.closed();
+        if (error !== undefined) throw error;
+        return attempt();
       },
       options,
-      { ...this.#sendContext, path: to.display },
+      { ...this.#sending.context, path: to.display },
     );
   }
 
@@ -320,19 +310,12 @@ export class UnixDatagram extends FdHandle {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
     checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
-      const got = this.#io.receive(fd, maxSize, maxFds, C.MSG_DONTWAIT | C.MSG_TRUNC, true);
-      if (got !== null) return got.message;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "recvmsg");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#receiveContext,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "recvmsg");
-    }
+    return await untilReady(
+      this.#receiving,
+      C.POLLIN,
+      options,
+      () => this.#io.receive(fd, maxSize, maxFds, C.MSG_DONTWAIT | C.MSG_TRUNC, true)?.message,
+    );
   }
 
   /**

@@ -9,14 +9,12 @@ import { errnoName, IpcError } from "../ffi/errors.ts";
 import { checkInteger, FdHandle } from "../ffi/handle.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { pollfd, timeval } from "../ffi/structs.ts";
+import { type ReadyTarget, untilReady } from "../ffi/ready.ts";
 import {
   checkWaitOptions,
   deadlineOf,
   pollUntil,
-  remaining,
   retryWithDeadline,
-  type WaitContext,
-  waitFd,
   type WaitOptions,
 } from "../ffi/wait/mod.ts";
 import {
@@ -200,7 +198,7 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
   readonly type: "stream" | "seqpacket";
   readonly #address: Address;
   readonly #file: SocketFile | undefined;
-  readonly #context: WaitContext;
+  readonly #target: ReadyTarget;
   readonly #poll = new DataView(new ArrayBuffer(pollfd.size));
 
   static {
@@ -219,7 +217,13 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
     this.type = type as "stream" | "seqpacket";
     this.#address = address;
     this.#file = file;
-    this.#context = { syscall: "accept", path: address.display, owner: this.waits, spin: null };
+    // No spin: clients come when they come.
+    this.#target = this.readyTarget({
+      syscall: "accept",
+      path: address.display,
+      owner: this.waits,
+      spin: null,
+    });
   }
 
   /** The handle's kind, for messages. */
@@ -270,19 +274,7 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
   async accept(options?: WaitOptions): Promise<UnixConnection> {
     const fd = this.use("accept");
     checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
-      const connection = this.#accept(fd);
-      if (connection !== null) return connection;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "accept", this.#address.display);
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#context,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "accept");
-    }
+    return await untilReady(this.#target, C.POLLIN, options, () => this.#accept(fd) ?? undefined);
   }
 
   /**
