@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
-import { execPath } from "node:process";
+import { execPath, exit } from "node:process";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { platform } from "../mod.ts";
 
@@ -324,4 +325,65 @@ export function renderTable(table: string[][], numeric: readonly boolean[]): str
     widths.map((w) => "-".repeat(w)).join("  "),
     ...table.slice(1).map(render),
   ];
+}
+
+/** The command-line options every driver takes. */
+export interface DriverOptions extends Placement {
+  /** Rounds of every case. */
+  rounds: number;
+  /** Measured round trips per case. */
+  messages: number;
+  /** Round trips before measuring. */
+  warmup: number;
+  /** `--pin` as given. */
+  pin: string;
+  /** Whether `--quick` was given. */
+  quick: boolean;
+  /** `--spin` as given, for drivers that take it. */
+  spin?: string;
+}
+
+/**
+ * Parses a driver's command line (printing the usage and exiting for `--help`).
+ *
+ * @param script The driver's file name, for the usage.
+ * @param quickWarmup The warm-up of `--quick`.
+ * @param spin Whether the driver takes `--spin`, and its help lines.
+ * @returns The options, `--pin` checked.
+ */
+export function driverOptions(script: string, quickWarmup: number, spin?: string): DriverOptions {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: "string" },
+      messages: { type: "string" },
+      warmup: { type: "string" },
+      pin: { type: "string", default: "split" },
+      quick: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+      ...(spin === undefined ? {} : { spin: { type: "string" as const } }),
+    },
+  });
+  if (values.help) {
+    console.log(
+      `Usage: deno run -A bench/${script} | bun bench/${script}\n` +
+        "  --rounds N    rounds of every case (default 5; --quick: 2)\n" +
+        "  --messages N  measured round trips per case (default 10000; --quick: 2000)\n" +
+        `  --warmup N    round trips before measuring (default 1000; --quick: ${quickWarmup})\n` +
+        (spin ?? "") +
+        "  --pin P       split: parent on CPU 0, child on CPU 1 (default); same: both on\n" +
+        "                CPU 0; none: wherever the scheduler puts them (pinning needs taskset)\n" +
+        "  --quick       a fast smoke run",
+    );
+    exit(0);
+  }
+  const quick = values.quick!;
+  return {
+    rounds: intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1),
+    messages: intOption(values.messages ?? (quick ? "2000" : "10000"), "messages", 1),
+    warmup: intOption(values.warmup ?? (quick ? `${quickWarmup}` : "1000"), "warmup"),
+    pin: values.pin!,
+    quick,
+    spin: (values as { spin?: string }).spin,
+    ...placement(values.pin),
+  };
 }

@@ -33,15 +33,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
   type BenchCase,
   CURRENT,
+  driverOptions,
   intOption,
   median,
   medianRatio,
-  placement,
   renderTable,
   run,
   runRounds,
@@ -51,40 +50,15 @@ import {
   version,
 } from "./_runtime.ts";
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string" },
-    messages: { type: "string" },
-    warmup: { type: "string" },
-    spin: { type: "string" },
-    pin: { type: "string", default: "split" },
-    quick: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(
-    "Usage: deno run -A bench/run.ts | bun bench/run.ts\n" +
-      "  --rounds N    rounds of every case (default 5; --quick: 2)\n" +
-      "  --messages N  measured round trips per case (default 10000; --quick: 2000)\n" +
-      "  --warmup N    round trips before measuring (default 1000; --quick: 500)\n" +
-      "  --spin US     spin limit of the async cases (default: the library's, 1000 µs,\n" +
-      "                adapted per handle); the C spin case spins this long (default 50)\n" +
-      "  --pin P       split: parent on CPU 0, child on CPU 1 (default); same: both on\n" +
-      "                CPU 0; none: wherever the scheduler puts them (pinning needs taskset)\n" +
-      "  --quick       a fast smoke run",
-  );
-  process.exit(0);
-}
-const quick = values.quick;
-const rounds = intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1);
-const messages = intOption(values.messages ?? (quick ? "2000" : "10000"), "messages", 1);
-const warmup = intOption(values.warmup ?? (quick ? "500" : "1000"), "warmup");
-const spin = values.spin === undefined ? undefined : intOption(values.spin, "spin");
+const options = driverOptions(
+  "run.ts",
+  500,
+  "  --spin US     spin limit of the async cases (default: the library's, 1000 µs,\n" +
+    "                adapted per handle); the C spin case spins this long (default 50)\n",
+);
+const { rounds, messages, warmup, quick, pin, parentCpu, peerCpu } = options;
+const spin = options.spin === undefined ? undefined : intOption(options.spin, "spin");
 const cSpin = spin ?? 50;
-const pin = values.pin;
-/** The CPU the parent of each pair runs on, and the one its child runs on. */
-const { parentCpu, peerCpu } = placement(pin);
 
 const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "pingpong");
