@@ -29,10 +29,10 @@ import { runtime } from "../ffi/runtime.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { iovec } from "../ffi/structs.ts";
 import { readiness, untilReady } from "../ffi/ready.ts";
+import { readableOf } from "../ffi/streams.ts";
 import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 
-const CHUNK = 65536;
 const MAX_TRANSFER = 0x7ffff000;
 
 /**
@@ -270,19 +270,11 @@ export class PipeReader extends FdHandle {
    */
   get readable(): ReadableStream<Uint8Array> {
     this.use("readable");
-    this.#readable ??= new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const chunk = new Uint8Array(CHUNK);
-        const n = await this.read(chunk);
-        if (n === null) {
-          this.close();
-          controller.close();
-        } else {
-          controller.enqueue(chunk.subarray(0, n));
-        }
-      },
-      cancel: () => this.close(),
-    }, { highWaterMark: 0 });
+    this.#readable ??= readableOf(
+      (into) => this.read(into),
+      () => this.close(),
+      () => this.close(),
+    );
     return this.#readable;
   }
 }

@@ -17,32 +17,26 @@ import { listen, type SocketType, type UnixConnection, UnixDatagram } from "../u
 import {
   CURRENT,
   hasCommand,
-  noLeak,
-  openFds,
   readAll,
   runFixture,
   type RuntimeName,
   tempDir,
   uniqueName,
 } from "./helpers.ts";
-import { checksum, HEADER, MAX_PAYLOAD, memfdWith, openFile, readFd } from "./uds_helpers.ts";
+import {
+  checksum,
+  HEADER,
+  MAX_PAYLOAD,
+  memfdWith,
+  noSocketLeak,
+  openFile,
+  readFd,
+} from "./uds_helpers.ts";
 
 const RUNTIMES: RuntimeName[] = ["deno", "bun"];
 const TYPES: SocketType[] = ["stream", "seqpacket", "dgram"];
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const TIMEOUT = { timeout: 15_000 };
-
-/** `noLeak`, counting sockets too. */
-async function noSocketLeak(body: () => unknown): Promise<void> {
-  const sockets = () =>
-    new Set(
-      [...openFds()].filter(([, t]) => t.startsWith("socket:")).map(([fd, t]) => `${fd}${t}`),
-    );
-  const before = sockets();
-  await noLeak(body);
-  const leaked = [...sockets()].filter((s) => !before.has(s));
-  assert.deepEqual(leaked, [], "sockets left open");
-}
 
 /** Runs a program to completion without blocking the event loop. */
 function run(

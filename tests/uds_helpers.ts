@@ -7,7 +7,9 @@
 import { C } from "../ffi/constants.ts";
 import { check, libc, stableCString } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
+import assert from "node:assert/strict";
 import type { UnixConnection } from "../uds/mod.ts";
+import { noLeak, openFds } from "./helpers.ts";
 
 const SYS_memfd_create = 319; // x86_64
 const MFD_CLOEXEC = 1;
@@ -92,3 +94,19 @@ export function checksum(bytes: Uint8Array): number {
 export const HEADER = 8;
 /** The largest payload of a load-test frame. */
 export const MAX_PAYLOAD = 1000;
+
+/**
+ * `noLeak` (from helpers.ts), counting sockets too.
+ *
+ * @param body The test body.
+ */
+export async function noSocketLeak(body: () => unknown): Promise<void> {
+  const sockets = () =>
+    new Set(
+      [...openFds()].filter(([, t]) => t.startsWith("socket:")).map(([fd, t]) => `${fd}${t}`),
+    );
+  const before = sockets();
+  await noLeak(body);
+  const leaked = [...sockets()].filter((s) => !before.has(s));
+  assert.deepEqual(leaked, [], "sockets left open");
+}

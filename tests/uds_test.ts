@@ -22,7 +22,8 @@ import {
   UnixDatagram,
   UnixListener,
 } from "../uds/mod.ts";
-import { noLeak, openFds, sleep, tempDir, uniqueName } from "./helpers.ts";
+import { sleep, tempDir, uniqueName } from "./helpers.ts";
+import { noSocketLeak } from "./uds_helpers.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const TYPES: SocketType[] = ["stream", "seqpacket", "dgram"];
@@ -34,18 +35,6 @@ function isCode(code: string, message?: RegExp) {
     if (message) assert.match(e.message, message);
     return true;
   };
-}
-
-/** `noLeak`, counting sockets too. */
-async function noSocketLeak(body: () => unknown): Promise<void> {
-  const sockets = () =>
-    new Set(
-      [...openFds()].filter(([, t]) => t.startsWith("socket:")).map(([fd, t]) => `${fd}${t}`),
-    );
-  const before = sockets();
-  await noLeak(body);
-  const leaked = [...sockets()].filter((s) => !before.has(s));
-  assert.deepEqual(leaked, [], "sockets left open");
 }
 
 const isOpen = (fd: number) => libc.fcntl(fd, C.F_GETFD, 0) >= 0;

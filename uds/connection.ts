@@ -16,6 +16,7 @@ import {
 } from "../ffi/handle.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { readiness, untilReady } from "../ffi/ready.ts";
+import { readableOf } from "../ffi/streams.ts";
 import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 import { SOCKET_TYPES, type SocketType } from "./address.ts";
@@ -32,7 +33,6 @@ import {
   type UnixSendOptions,
 } from "./io.ts";
 
-const CHUNK = 65536;
 const MAX_TRANSFER = 0x7ffff000;
 const NONBLOCKING_SEND = C.MSG_DONTWAIT | C.MSG_NOSIGNAL;
 
@@ -507,22 +507,14 @@ export class UnixConnection extends FdHandle {
    */
   get readable(): ReadableStream<Uint8Array> {
     this.use("readable");
-    this.#readable ??= new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const chunk = new Uint8Array(CHUNK);
-        const n = await this.read(chunk);
-        if (n === null) {
-          controller.close();
-          this.#streamEnded(true);
-        } else {
-          controller.enqueue(chunk.subarray(0, n));
-        }
-      },
-      cancel: () => {
+    this.#readable ??= readableOf(
+      (into) => this.read(into),
+      () => this.#streamEnded(true),
+      () => {
         if (!this.closed) this.shutdown("read");
         this.#streamEnded(true);
       },
-    }, { highWaterMark: 0 });
+    );
     return this.#readable;
   }
 
