@@ -6,8 +6,8 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { cpus } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
+import { cpus, release } from "node:os";
 import { dirname, join } from "node:path";
 import { execPath, exit } from "node:process";
 import { parseArgs } from "node:util";
@@ -385,5 +385,35 @@ export function driverOptions(script: string, quickWarmup: number, spin?: string
     quick,
     spin: (values as { spin?: string }).spin,
     ...placement(values.pin),
+  };
+}
+
+/** What a benchmark ran on. */
+export interface Versions {
+  driver: RuntimeName;
+  deno: string;
+  bun: string;
+  gcc: string;
+  kernel: string;
+  cpus: number;
+}
+
+/**
+ * Compiles a C program of this directory into bench/out, and says what the run uses.
+ *
+ * @param source The C file's name in bench/.
+ * @param binary Where the program goes.
+ * @returns The versions of the runtimes, the compiler and the kernel, and the CPU count.
+ */
+export function prepare(source: string, binary: string): Versions {
+  mkdirSync(dirname(binary), { recursive: true });
+  run("gcc", ["-O2", "-Wall", "-Wextra", "-o", binary, join(BENCH_DIR, source)], 120_000);
+  return {
+    driver: CURRENT,
+    deno: version(runtimeBinary("deno"), ["--version"]).replace(/^deno /, ""),
+    bun: version(runtimeBinary("bun"), ["--version"]),
+    gcc: version("gcc", ["--version"]),
+    kernel: release(),
+    cpus: cpus().length,
   };
 }

@@ -29,8 +29,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
@@ -41,13 +40,11 @@ import {
   intOption,
   median,
   medianRatio,
+  prepare,
   renderTable,
-  run,
   runRounds,
-  runtimeBinary,
   type RuntimeName,
   scriptCommand,
-  version,
 } from "./_runtime.ts";
 
 const options = driverOptions(
@@ -141,22 +138,11 @@ const CASES: Case[] = [
 
 // ---------------------------------------------------------------------------------------
 
-mkdirSync(OUT_DIR, { recursive: true });
-run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "pingpong.c")], 120_000);
-
-const versions = {
-  driver: CURRENT,
-  deno: version(runtimeBinary("deno"), ["--version"]),
-  bun: version(runtimeBinary("bun"), ["--version"]),
-  gcc: version("gcc", ["--version"]),
-  kernel: release(),
-  cpus: cpus().length,
-};
+const versions = prepare("pingpong.c", C_BINARY);
 console.error(
   `pipe ping-pong: ${rounds} rounds × ${messages} round trips (+${warmup} warm-up), ` +
-    `64-byte messages, spin ${spin ?? "default"} µs (C spin ${cSpin}), pin ${pin}; deno ${
-      versions.deno.replace(/^deno /, "")
-    }, ` +
+    `64-byte messages, spin ${spin ?? "default"} µs (C spin ${cSpin}), pin ${pin}; ` +
+    `deno ${versions.deno}, ` +
     `bun ${versions.bun}, Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 

@@ -20,8 +20,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
@@ -31,13 +30,11 @@ import {
   driverOptions,
   median,
   medianRatio,
+  prepare,
   renderTable,
-  run,
   runRounds,
-  runtimeBinary,
   type RuntimeName,
   scriptCommand,
-  version,
 } from "./_runtime.ts";
 
 const { rounds, messages, warmup, quick, pin, parentCpu, peerCpu } = driverOptions(
@@ -88,22 +85,10 @@ const CASES: Case[] = SIZES.flatMap((size) => [
   })),
 ]);
 
-mkdirSync(OUT_DIR, { recursive: true });
-run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "uds_pingpong.c")], 120_000);
-
-const versions = {
-  driver: CURRENT,
-  deno: version(runtimeBinary("deno"), ["--version"]),
-  bun: version(runtimeBinary("bun"), ["--version"]),
-  gcc: version("gcc", ["--version"]),
-  kernel: release(),
-  cpus: cpus().length,
-};
+const versions = prepare("uds_pingpong.c", C_BINARY);
 console.error(
   `uds ping-pong: ${rounds} rounds × ${messages} round trips (+${warmup} warm-up), ` +
-    `64 B and 4 KiB, pin ${pin}; deno ${
-      versions.deno.replace(/^deno /, "")
-    }, bun ${versions.bun}, ` +
+    `64 B and 4 KiB, pin ${pin}; deno ${versions.deno}, bun ${versions.bun}, ` +
     `Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 

@@ -47,6 +47,8 @@ export {
   retryWithDeadline,
   setWaitSpin,
   type SpinState,
+  type WaitContext,
   waitEngine,
   type WaitOptions,
 } from "./wait/mod.ts";
+export type { ReadyTarget } from "./ready.ts";
