@@ -594,6 +594,11 @@ describe("uds: bad input", () => {
     renameSync(`${stale}.moved`, stale);
     await assert.rejects(connect({ path: stale }), isCode("ECONNREFUSED", /no socket is bound/));
     assert.throws(() => listen({ path: stale }), isCode("EADDRINUSE", /stale file/));
+    // replaceStale removes it, but never a live socket's file nor another kind of file.
+    const fresh = listen({ path: stale, replaceStale: true });
+    assert.throws(() => listen({ path: stale, replaceStale: true }), isCode("EADDRINUSE"));
+    fresh.close();
+    assert.throws(() => listen({ path: file, replaceStale: true }), /regular file/);
     // A socket of another type.
     const datagrams = UnixDatagram.bind({ path: join(dir.path, "dgram") });
     await assert.rejects(connect({ path: join(dir.path, "dgram") }), isCode("EPROTOTYPE"));

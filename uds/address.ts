@@ -8,7 +8,7 @@
 import { C } from "../ffi/constants.ts";
 import { errnoName, IpcError } from "../ffi/errors.ts";
 import { checkInteger } from "../ffi/handle.ts";
-import { cString, describeValue, libc } from "../ffi/libc.ts";
+import { cString, describeValue, errno, libc } from "../ffi/libc.ts";
 import { fileTypeName } from "../ffi/stat.ts";
 import { sockaddrUn, statx } from "../ffi/structs.ts";
 
@@ -240,6 +240,25 @@ export class SocketFile {
 }
 
 /**
+ * Removes the socket file at `address` if nothing is bound to it any more (a listener that
+ * ended without closing left it behind): a connect to it is refused.
+ *
+ * @param address A path address.
+ * @returns Whether a stale socket file was removed.
+ */
+export function removeStale(address: Address): boolean {
+  const before = fileId(address.path!);
+  if (before?.type !== C.S_IFSOCK) return false;
+  const probe = libc.socket(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+  if (probe < 0) return false;
+  const refused = libc.connect(probe, address.bytes, address.length) !== 0 &&
+    errnoName(errno()) === "ECONNREFUSED";
+  libc.close(probe);
+  if (!refused || fileId(address.path!)?.ino !== before.ino) return false;
+  return libc.unlink(cString(address.path!, "path")) === 0;
+}
+
+/**
  * The error of a failed `bind`, saying what is in the way.
  *
  * @param errno The errno `bind` set.
@@ -256,7 +275,7 @@ export function bindError(errno: number, address: Address): IpcError {
       const id = fileId(address.path!);
       detail = id === undefined || id.type === C.S_IFSOCK
         ? "Address already in use: a socket file is already there (a listener runs, or a " +
-          "stale file was left behind: remove it first)"
+          "stale file was left behind: remove it first, or pass replaceStale)"
         : `Address already in use: the path exists and is ${fileTypeName(id.type)}, not a socket`;
     }
   } else if (code === "ENOENT") {

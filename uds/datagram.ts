@@ -112,7 +112,7 @@ export class UnixDatagram extends FdHandle {
     const fd = openSocket("dgram");
     let file: SocketFile | undefined;
     try {
-      if (address !== null) file = bindSocket(fd, address, mode);
+      if (address !== null) file = bindSocket(fd, address, mode, false);
       else {
         // A length of just the family asks the kernel for a name of its own (autobind).
         const family = new Uint8Array(new ArrayBuffer(sockaddrUn.size));

@@ -23,6 +23,7 @@ import {
   checkMode,
   checkType,
   peerError,
+  removeStale,
   SOCKET_TYPES,
   SocketFile,
   type SocketType,
@@ -46,6 +47,13 @@ export interface UnixListenOptions extends UnixAddress {
   backlog?: number;
   /** Turn `passCredentials` on for every accepted connection. Default `false`. */
   passCredentials?: boolean;
+  /**
+   * When a socket file is already at `path` but nothing is bound to it any more (a server
+   * that ended without closing left it behind; a connect to it is refused), remove it and
+   * listen there. A file that a live socket uses, or any other kind of file, still fails
+   * with `EADDRINUSE`. Default `false`.
+   */
+  replaceStale?: boolean;
 }
 
 /** Options of {@linkcode connect}. */
@@ -92,12 +100,25 @@ export function openSocket(type: SocketType, flags = 0): number {
  * @param fd The socket.
  * @param address Where.
  * @param mode The file's permission bits.
+ * @param replaceStale Remove a socket file nobody is bound to any more, and bind again.
  * @returns The socket file, for a path address.
  * @throws {IpcError} From `fchmod` or `bind` (see `bindError`).
  */
-export function bindSocket(fd: number, address: Address, mode: number): SocketFile | undefined {
+export function bindSocket(
+  fd: number,
+  address: Address,
+  mode: number,
+  replaceStale: boolean,
+): SocketFile | undefined {
   if (address.path !== undefined) check(libc.fchmod(fd, mode), "fchmod", address.display);
-  if (libc.bind(fd, address.bytes, address.length) !== 0) throw bindError(errno(), address);
+  const bind = () => libc.bind(fd, address.bytes, address.length) === 0;
+  if (!bind()) {
+    const e = errno();
+    const retry = replaceStale && address.path !== undefined &&
+      errnoName(e) === "EADDRINUSE" && removeStale(address);
+    if (!retry) throw bindError(e, address);
+    if (!bind()) throw bindError(errno(), address);
+  }
   return address.path === undefined ? undefined : new SocketFile(address.path);
 }
 
@@ -126,7 +147,7 @@ export function bindSocket(fd: number, address: Address, mode: number): SocketFi
  * ```
  *
  * @param options `path` or `abstract`; `type`, `mode` (default `0o600`), `backlog`,
- *   `passCredentials`.
+ *   `passCredentials`, `replaceStale`.
  * @returns The listener; its socket is non-blocking and close-on-exec.
  * @throws {IpcError} `EADDRINUSE` when the address is taken (the message says whether by a
  *   socket or by another kind of file), `ENOENT` when the directory does not exist,
@@ -145,11 +166,12 @@ export function listen(options: UnixListenOptions): UnixListener {
     ? C.SOMAXCONN
     : checkInteger(options.backlog, "backlog", 0, 0x7fffffff);
   const passCredentials = checkFlag(options.passCredentials, "passCredentials");
+  const replaceStale = checkFlag(options.replaceStale, "replaceStale");
   // Non-blocking: an accept must never block, and only this process uses the socket.
   const fd = openSocket(type, C.SOCK_NONBLOCK);
   let file: SocketFile | undefined;
   try {
-    file = bindSocket(fd, address, mode);
+    file = bindSocket(fd, address, mode, replaceStale);
     if (passCredentials) setIntOption(fd, C.SO_PASSCRED, 1, "SO_PASSCRED");
     check(libc.listen(fd, backlog), "listen", address.display);
   } catch (e) {
