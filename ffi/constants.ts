@@ -110,6 +110,7 @@ export const linux = {
   SCM_CREDENTIALS: 2,
   SCM_MAX_FD: 253, // the kernel's limit of descriptors in one message (include/net/scm.h)
   SOMAXCONN: 4096,
+  MSG_PEEK: 0x2,
   MSG_CTRUNC: 0x8,
   MSG_TRUNC: 0x20,
   MSG_DONTWAIT: 0x40,

@@ -97,6 +97,14 @@ describe("uds: socket pairs", () => {
       assert.equal(b.readSync(small), 4, "a short read takes part of one message");
       a.writeSync("next");
       assert.equal(text(small.subarray(0, (await b.read(small))!)), "next", "the rest was dropped");
+      // Messages queued behind an empty one when the peer leaves are still read.
+      const [c, d] = socketpair("seqpacket");
+      for (const m of ["", "after", ""]) c.writeSync(m);
+      c.close();
+      const rest = [];
+      for (let m; (m = await d.receive()) !== null;) rest.push(text(m.data));
+      assert.deepEqual(rest, ["", "after"], "only the empty message right before the end is lost");
+      d.close();
       // An empty message with a descriptor, right before the end, is still delivered.
       const [r, w] = pipe();
       await a.send("", { fds: [r] });

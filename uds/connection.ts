@@ -131,6 +131,8 @@ export class UnixConnection extends FdHandle {
   #sending = this.readyTarget({ syscall: "sendmsg", owner: this.waits, spin: this.spin });
   #readable?: ReadableStream<Uint8Array>;
   #writable?: WritableStream<Uint8Array>;
+  /** One byte to peek into (over an `ArrayBuffer` of its own, see `MessageIo`). */
+  #peek = new Uint8Array(new ArrayBuffer(1));
   #readEnded = false;
   #writeEnded = false;
 
@@ -195,9 +197,11 @@ export class UnixConnection extends FdHandle {
   #ended(fd: number, n: number): boolean {
     if (n !== 0 || this.type === "dgram") return false;
     if (this.type === "stream") return true;
-    // A seqpacket socket reads 0 bytes for an empty message too; the end is when the peer
-    // has shut down (an empty message sent right before that reads as the end).
-    return (readyEvents(fd, C.POLLRDHUP) & (C.POLLRDHUP | C.POLLHUP)) !== 0;
+    // A seqpacket socket reads 0 bytes for an empty message too. The end is when the peer
+    // has shut down and no message with bytes is queued behind this one (empty messages
+    // sent right before the end read as the end: Linux cannot tell them apart).
+    if ((readyEvents(fd, C.POLLRDHUP) & (C.POLLRDHUP | C.POLLHUP)) === 0) return false;
+    return libc.recv(fd, this.#peek, 1, C.MSG_PEEK | C.MSG_DONTWAIT) <= 0;
   }
 
   /**
