@@ -85,6 +85,21 @@ export class UnixDatagram extends FdHandle {
    * Opens a datagram socket bound to a path or an abstract name; without an address the
    * kernel picks a unique abstract name (autobind), so that peers can reply.
    *
+   * @example A socket file that others may send to
+   * ```ts
+   * import { mkdtempSync, rmSync, statSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * const dir = mkdtempSync(tmpdir() + "/example-");
+   * const inbox = UnixDatagram.bind({ path: dir + "/inbox", mode: 0o620 });
+   * console.log((statSync(dir + "/inbox").mode & 0o777).toString(8)); // "620" under umask 022
+   * using sender = UnixDatagram.bind();
+   * sender.sendToSync(dir + "/inbox", "note");
+   * console.log(new TextDecoder().decode(inbox.receiveFromSync().data)); // "note"
+   * inbox.close(); // removes the socket file
+   * rmSync(dir, { recursive: true });
+   * ```
+   *
    * @param options `path` or `abstract` (or neither), `mode` (default `0o600`),
    *   `passCredentials`.
    * @returns The socket (blocking for the sync forms, close-on-exec).

@@ -439,6 +439,17 @@ export async function connect(options: UnixConnectOptions): Promise<UnixConnecti
  * Connects to a listening Unix socket, blocking the calling thread while the listener's
  * backlog is full.
  *
+ * @example
+ * ```ts
+ * import { connectSync, listen } from "@sysipc/sysipc/uds";
+ * const name = `example-${Math.random()}`;
+ * using listener = listen({ abstract: name, type: "seqpacket" });
+ * using client = connectSync({ abstract: name, type: "seqpacket", timeout: 1000 });
+ * using server = listener.acceptSync({ timeout: 1000 });
+ * client.sendSync("hello");
+ * console.log(new TextDecoder().decode(server.receiveSync()!.data)); // "hello"
+ * ```
+ *
  * @param options `path` or `abstract`; `type`, `passCredentials`, and `timeout` (ms):
  *   `undefined` waits forever, 0 tries once.
  * @returns The connection.
