@@ -121,9 +121,11 @@ export const linux = {
   SHUT_RDWR: 2,
   POLLRDHUP: 0x2000,
   AT_SYMLINK_NOFOLLOW: 0x100,
+  O_PATH: 0o10000000,
+  O_NOFOLLOW: 0o400000, // x86_64; see the aarch64 override
 };
 
-const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };
+const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000, O_NOFOLLOW: 0o100000 };
 
 /** The constants of the platform sysipc runs on. */
 export type Constants = typeof linux;

@@ -156,6 +156,8 @@ export const symbols = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int fchmod(int fd, mode_t mode)
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  // int chmod(const char *path, mode_t mode)
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
   // int unlink(const char *path)
   unlink: { parameters: ["buffer"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;

@@ -8,7 +8,7 @@
 import { C } from "../ffi/constants.ts";
 import { errnoName, IpcError } from "../ffi/errors.ts";
 import { checkInteger } from "../ffi/handle.ts";
-import { cString, describeValue, errno, libc } from "../ffi/libc.ts";
+import { check, cString, describeValue, errno, libc, stableCString } from "../ffi/libc.ts";
 import { fileTypeName } from "../ffi/stat.ts";
 import { sockaddrUn, statx } from "../ffi/structs.ts";
 
@@ -195,14 +195,14 @@ const stx = new DataView(new ArrayBuffer(statx.size));
  *
  * @param path The path.
  * @returns Its type bits (`S_IFSOCK`, …) and inode number, or `undefined` when nothing is
- *   there (or it cannot be looked at).
+ *   there (or it cannot be looked at). The whole `statx` result stays in `stx`.
  */
 function fileId(path: string): { type: number; ino: bigint } | undefined {
   const r = libc.statx(
     C.AT_FDCWD,
     cString(path, "path"),
     C.AT_SYMLINK_NOFOLLOW,
-    C.STATX_TYPE | C.STATX_INO,
+    C.STATX_TYPE | C.STATX_MODE | C.STATX_INO,
     stx,
   );
   if (r !== 0) return undefined;
@@ -221,14 +221,42 @@ export class SocketFile {
   readonly #ino: bigint | undefined;
 
   /**
-   * Remembers the file just created at `path`.
+   * Remembers the file `bind` just created at `path`, and gives it exactly `mode`. The
+   * kernel created it with the socket's own mode (set to `mode` before `bind`) reduced by
+   * the umask, so this only ever opens it up to what was asked, never further. The file is
+   * changed through a descriptor of it, opened without following a symbolic link and
+   * checked to be that socket file, so a path replaced in between is left alone.
    *
    * @param path The path `bind` created.
+   * @param mode The permission bits it is to have.
+   * @throws {IpcError} When its mode cannot be set.
    */
-  constructor(path: string) {
+  constructor(path: string, mode: number) {
     this.#path = path;
     const id = fileId(path);
     this.#ino = id?.type === C.S_IFSOCK ? id.ino : undefined;
+    if (
+      this.#ino === undefined || (stx.getUint16(statx.offsets.stx_mode, true) & 0o7777) === mode
+    ) {
+      return;
+    }
+    const fd = libc.open(cString(path, "path"), C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC, 0);
+    if (fd < 0) throw new IpcError({ errno: errno(), syscall: "open", path });
+    try {
+      const r = libc.statx(
+        fd,
+        new Uint8Array(new ArrayBuffer(1)),
+        C.AT_EMPTY_PATH,
+        C.STATX_TYPE | C.STATX_INO,
+        stx,
+      );
+      const same = r === 0 &&
+        (stx.getUint16(statx.offsets.stx_mode, true) & C.S_IFMT) === C.S_IFSOCK &&
+        stx.getBigUint64(statx.offsets.stx_ino, true) === this.#ino;
+      if (same) check(libc.chmod(stableCString(`/proc/self/fd/${fd}`), mode), "chmod", path);
+    } finally {
+      libc.close(fd);
+    }
   }
 
   /** Removes the file if it is still the one `bind` created. */

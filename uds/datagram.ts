@@ -34,8 +34,9 @@ import { bindSocket, openSocket } from "./listener.ts";
 /** Options of {@linkcode UnixDatagram.bind}. */
 export interface UnixDatagramOptions extends UnixAddress {
   /**
-   * Permission bits of the socket file, reduced by the umask as in C (a sender needs write
-   * permission). Default `0o600`. Not for abstract names.
+   * Permission bits of the socket file, exactly (the umask does not apply; a sender needs
+   * write permission). Default `0o600`. Never more open than this at any moment. Not for
+   * abstract names.
    */
   mode?: number;
   /** Turn `passCredentials` on: received datagrams carry their sender's credentials. */
@@ -92,7 +93,7 @@ export class UnixDatagram extends FdHandle {
    * import { UnixDatagram } from "@sysipc/sysipc/uds";
    * const dir = mkdtempSync(tmpdir() + "/example-");
    * const inbox = UnixDatagram.bind({ path: dir + "/inbox", mode: 0o620 });
-   * console.log((statSync(dir + "/inbox").mode & 0o777).toString(8)); // "620" under umask 022
+   * console.log((statSync(dir + "/inbox").mode & 0o777).toString(8)); // "620": group may send
    * using sender = UnixDatagram.bind();
    * sender.sendToSync(dir + "/inbox", "note");
    * console.log(new TextDecoder().decode(inbox.receiveFromSync().data)); // "note"

@@ -38,9 +38,11 @@ export interface UnixListenOptions extends UnixAddress {
   /** `"stream"` (default) or `"seqpacket"`. */
   type?: "stream" | "seqpacket";
   /**
-   * Permission bits of the socket file, reduced by the process umask as in C (a client
-   * needs write permission to connect). Default `0o600`. The file is created with them:
-   * there is no moment when it is more open. Not for abstract names, which have none.
+   * Permission bits of the socket file, exactly: the umask does not apply (a client needs
+   * write permission to connect, which a umask of 022 would take from the group). Default
+   * `0o600`. There is no moment when the file is more open than this: it is created with
+   * these bits less the umask, then given the rest. Not for abstract names, which have no
+   * permissions.
    */
   mode?: number;
   /** The most connections waiting to be accepted; the kernel caps it at `net.core.somaxconn`. Default 4096. */
@@ -94,8 +96,9 @@ export function openSocket(type: SocketType, flags = 0): number {
 }
 
 /**
- * Binds `fd` to `address`; a socket file gets `mode` (before the umask) from its
- * creation on: the kernel creates the file with the socket's own inode mode.
+ * Binds `fd` to `address`; a socket file is never more open than `mode`: the kernel
+ * creates it with the socket's own mode (set here first) reduced by the umask, and
+ * `SocketFile` then sets exactly `mode`.
  *
  * @param fd The socket.
  * @param address Where.
@@ -119,7 +122,7 @@ export function bindSocket(
     if (!retry) throw bindError(e, address);
     if (!bind()) throw bindError(errno(), address);
   }
-  return address.path === undefined ? undefined : new SocketFile(address.path);
+  return address.path === undefined ? undefined : new SocketFile(address.path, mode);
 }
 
 /**
