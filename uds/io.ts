@@ -40,7 +40,8 @@ export interface UnixReceiveOptions extends WaitOptions {
   /**
    * The most bytes to take. A longer message (seqpacket, datagram) is cut there and the
    * rest is discarded by the kernel, which the result's `truncated` reports; on a stream
-   * socket the rest stays for the next receive. Default 65536; 1 to 2^31 - 1.
+   * socket the rest stays for the next receive. Default 65536; 1 to 0x7ffff000 (the most
+   * Linux moves in one call). A receive buffer of this size is kept with the handle.
    */
   maxSize?: number;
   /**
