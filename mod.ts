@@ -3,7 +3,7 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names (`./signal`), and the raw layer (`./ffi`).
+ * signal names (`./signal`), Unix domain sockets (`./uds`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -30,6 +30,7 @@ export {
   openFifoWriterSync,
 } from "./fifo/mod.ts";
 export * from "./signal/mod.ts";
+export * from "./uds/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

@@ -1,6 +1,6 @@
 /**
- * The runtime's own IPC, for comparison with sysipc's pipes in the same run: the mean
- * round-trip time of a 64-byte message over the runtime's built-in Unix-domain stream
+ * The runtime's own IPC, for comparison with sysipc in the same run: the mean
+ * round-trip time of a 64-byte (`--size`) message over the runtime's built-in Unix-domain stream
  * socket between this process and a child of the same runtime
  * (bench/builtin_unix_peer.ts), over `--messages` round trips after `--warmup` ones.
  * Deno: `Deno.listen({ transport: "unix" })` and `Deno.connect`, awaiting `read`/`write`;
@@ -9,7 +9,7 @@
  *
  * Prints one JSON line (see `Result` in bench/_runtime.ts).
  *
- * Usage: builtin_unix.ts [--messages 10000] [--warmup 1000] [--peer-cpu N]
+ * Usage: builtin_unix.ts [--messages 10000] [--warmup 1000] [--size 64] [--peer-cpu N]
  * (`--peer-cpu` pins the child with taskset)
  *
  * @module
@@ -35,6 +35,7 @@ const { values } = parseArgs({
   options: {
     messages: { type: "string", default: "10000" },
     warmup: { type: "string", default: "1000" },
+    size: { type: "string", default: String(MESSAGE_SIZE) },
     "peer-cpu": { type: "string" },
   },
 });
@@ -44,10 +45,11 @@ const peerCpu = values["peer-cpu"] === undefined
   ? undefined
   : intOption(values["peer-cpu"], "peer-cpu");
 const total = warmup + messages;
+const size = intOption(values.size, "size", 1);
 
 const dir = mkdtempSync(join(tmpdir(), "sysipc-bench-"));
 const path = join(dir, "s");
-const message = new Uint8Array(MESSAGE_SIZE);
+const message = new Uint8Array(size);
 
 /**
  * Starts the peer; resolves once it has exited successfully. If it fails, this process
@@ -61,6 +63,8 @@ function startPeer(): Promise<void> {
       path,
       "--messages",
       String(total),
+      "--size",
+      String(size),
     ]),
   );
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
@@ -90,10 +94,10 @@ async function denoPingPong(): Promise<number> {
   let t0 = 0;
   for (let i = 0; i < total; i++) {
     if (i === warmup) t0 = performance.now();
-    for (let done = 0; done < MESSAGE_SIZE;) {
+    for (let done = 0; done < size;) {
       done += await conn.write(done === 0 ? message : message.subarray(done));
     }
-    for (let got = 0; got < MESSAGE_SIZE;) {
+    for (let got = 0; got < size;) {
       const n = await conn.read(got === 0 ? message : message.subarray(got));
       if (n === null) throw new Error(`builtin_unix: end of stream at message ${i}`);
       got += n;
@@ -119,7 +123,7 @@ async function bunPingPong(): Promise<number> {
   });
   const send = (socket: BunSocket) => {
     if (count === warmup) t0 = performance.now();
-    if (socket.write(message) !== MESSAGE_SIZE) abort(new Error("builtin_unix: short write"));
+    if (socket.write(message) !== size) abort(new Error("builtin_unix: short write"));
   };
   const server = Bun.listen({
     unix: path,
@@ -127,8 +131,8 @@ async function bunPingPong(): Promise<number> {
       open: send,
       data(socket, data) {
         got += data.length;
-        if (got < MESSAGE_SIZE) return;
-        if (got > MESSAGE_SIZE) return abort(new Error("builtin_unix: reply too long"));
+        if (got < size) return;
+        if (got > size) return abort(new Error("builtin_unix: reply too long"));
         got = 0;
         if (++count < total) return send(socket);
         finish(performance.now() - t0);

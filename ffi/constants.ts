@@ -114,9 +114,39 @@ export const linux = {
   FUTEX_WAIT: 0,
   FUTEX_WAKE: 1,
   FUTEX_BITSET_MATCH_ANY: 0xffffffff,
+  // uds: sockets (sys/socket.h, poll.h).
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_SEQPACKET: 5,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SO_TYPE: 3,
+  SO_PASSCRED: 16,
+  SO_PEERCRED: 17,
+  SO_SNDTIMEO: 21,
+  SO_DOMAIN: 39,
+  SCM_RIGHTS: 1,
+  SCM_CREDENTIALS: 2,
+  SCM_MAX_FD: 253, // the kernel's limit of descriptors in one message (include/net/scm.h)
+  SOMAXCONN: 4096,
+  MSG_PEEK: 0x2,
+  MSG_CTRUNC: 0x8,
+  MSG_TRUNC: 0x20,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+  MSG_CMSG_CLOEXEC: 0x40000000,
+  SHUT_RD: 0,
+  SHUT_WR: 1,
+  SHUT_RDWR: 2,
+  POLLRDHUP: 0x2000,
+  AT_SYMLINK_NOFOLLOW: 0x100,
+  O_PATH: 0o10000000,
+  O_NOFOLLOW: 0o400000, // x86_64; see the aarch64 override
 };
 
-const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };
+const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000, O_NOFOLLOW: 0o100000 };
 
 /** The constants of the platform sysipc runs on. */
 export type Constants = typeof linux;

@@ -14,6 +14,7 @@
  */
 export { C, type Constants, linux } from "./constants.ts";
 export { FdHandle, type FromFdOptions, type Ownership } from "./handle.ts";
+export { type CreateOptions, ftok, type IpcPerm, posixName, type SysVKey, sysvKey } from "./ipc.ts";
 export { type Platform, platform } from "./platform.ts";
 export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
 export {
@@ -47,6 +48,8 @@ export {
   retryWithDeadline,
   setWaitSpin,
   type SpinState,
+  type WaitContext,
   waitEngine,
   type WaitOptions,
 } from "./wait/mod.ts";
+export type { ReadyTarget } from "./ready.ts";

@@ -151,6 +151,38 @@ export const uringCqe = layout("struct io_uring_cqe", ["linux/io_uring.h"], 16, 
   flags: 12,
 });
 
+// uds
+
+/** `struct sockaddr_un` (sys/un.h): `sun_path` holds 108 bytes. */
+export const sockaddrUn = layout("struct sockaddr_un", ["sys/un.h"], 110, {
+  sun_family: 0,
+  sun_path: 2,
+});
+
+/** `struct msghdr` (sys/socket.h). */
+export const msghdr = layout("struct msghdr", ["sys/socket.h"], 56, {
+  msg_name: 0,
+  msg_namelen: 8,
+  msg_iov: 16,
+  msg_iovlen: 24,
+  msg_control: 32,
+  msg_controllen: 40,
+  msg_flags: 48,
+});
+
+/** `struct cmsghdr` (sys/socket.h); the data follows at `CMSG_ALIGN(sizeof)`, 16. */
+export const cmsghdr = layout("struct cmsghdr", ["sys/socket.h"], 16, {
+  cmsg_len: 0,
+  cmsg_level: 8,
+  cmsg_type: 12,
+});
+
+/** `struct ucred` (sys/socket.h, with `_GNU_SOURCE`). */
+export const ucred = layout("struct ucred", ["sys/socket.h"], 12, { pid: 0, uid: 4, gid: 8 });
+
+/** `struct timeval` (sys/time.h), as `SO_SNDTIMEO` takes it. */
+export const timeval = layout("struct timeval", ["sys/time.h"], 16, { tv_sec: 0, tv_usec: 8 });
+
 /** Every layout, for the layout test. */
 export const layouts: readonly Layout[] = [
   timespec,
@@ -170,4 +202,10 @@ export const layouts: readonly Layout[] = [
   uringCqe,
   uringProbe,
   uringProbeOp,
+  // uds
+  sockaddrUn,
+  msghdr,
+  cmsghdr,
+  ucred,
+  timeval,
 ];

@@ -130,6 +130,42 @@ export const symbols = {
   posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
   // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *set)
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+
+  // uds
+  // int socket(int domain, int type, int protocol)
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // int socketpair(int domain, int type, int protocol, int sv[2])
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  // int bind(int fd, const struct sockaddr *addr, socklen_t len)
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // int listen(int fd, int backlog)
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  // int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  // int connect(int fd, const struct sockaddr *addr, socklen_t len)
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // int shutdown(int fd, int how)
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  // ssize_t send(int fd, const void *buf, size_t len, int flags)
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  // ssize_t recv(int fd, void *buf, size_t len, int flags)
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  // ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  // int getsockopt(int fd, int level, int name, void *value, socklen_t *len)
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int setsockopt(int fd, int level, int name, const void *value, socklen_t len)
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  // int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int fchmod(int fd, mode_t mode)
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  // int chmod(const char *path, mode_t mode)
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
+  // int unlink(const char *path)
+  unlink: { parameters: ["buffer"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;
 
 /** The shape of the symbol table. */

@@ -123,18 +123,29 @@ export function tempDir(): { path: string } & Disposable {
 
 /**
  * The descriptors this process has open, with what they point at, leaving out the wait
- * engine's own (opened once for the life of the process).
+ * engine's own (opened once for the life of the process) and copies of them.
  *
  * @returns fd → link target.
  */
 export function openFds(): Map<number, string> {
   const skip = new Set(engineFds());
+  // Bun's stream reader of the engine's doorbell holds a copy of its descriptor, under
+  // another number that changes when the doorbell is watched anew: skip the same pipe.
+  const engineTargets = new Set<string>();
+  for (const fd of skip) {
+    try {
+      engineTargets.add(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
   const fds = new Map<number, string>();
   for (const entry of readdirSync("/proc/self/fd")) {
     const fd = Number(entry);
     if (skip.has(fd)) continue;
     try {
-      fds.set(fd, readlinkSync(`/proc/self/fd/${entry}`));
+      const target = readlinkSync(`/proc/self/fd/${entry}`);
+      if (!engineTargets.has(target)) fds.set(fd, target);
     } catch {
       // the descriptor readdir itself used, closed by now
     }
