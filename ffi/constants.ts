@@ -85,6 +85,33 @@ export const linux = {
   IPC_RMID: 0,
   IPC_SET: 1,
   IPC_STAT: 2,
+  // signal (SIGRTMIN/SIGRTMAX above are glibc's; signal/names.ts asks the C library)
+  SIG_BLOCK: 0,
+  SIG_SETMASK: 2,
+  SIG_DFL: 0,
+  SIG_IGN: 1,
+  SA_SIGINFO: 4,
+  SI_USER: 0,
+  SI_KERNEL: 0x80,
+  SI_QUEUE: -1,
+  SI_TIMER: -2,
+  SI_MESGQ: -3,
+  SI_ASYNCIO: -4,
+  SI_SIGIO: -5,
+  SI_TKILL: -6,
+  CLD_TRAPPED: 4,
+  CLD_STOPPED: 5,
+  CLD_CONTINUED: 6,
+  POLL_IN: 1,
+  POLL_OUT: 2,
+  POLL_MSG: 3,
+  POLL_ERR: 4,
+  POLL_PRI: 5,
+  POLL_HUP: 6,
+  PROT_EXEC: 4,
+  MAP_PRIVATE: 2,
+  MAP_ANONYMOUS: 0x20,
+  SYS_write: 1, // x86_64; see the aarch64 override
   // io_uring (linux/io_uring.h), for the wait engine.
   IORING_OP_POLL_ADD: 6,
   IORING_OP_ASYNC_CANCEL: 14,
@@ -146,7 +173,11 @@ export const linux = {
   O_NOFOLLOW: 0o400000, // x86_64; see the aarch64 override
 };
 
-const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000, O_NOFOLLOW: 0o100000 };
+const linuxAarch64: Partial<typeof linux> = {
+  O_DIRECT: 0o200000,
+  O_NOFOLLOW: 0o100000,
+  SYS_write: 64,
+};
 
 /** The constants of the platform sysipc runs on. */
 export type Constants = typeof linux;

@@ -66,6 +66,7 @@ const isWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGl
 const deno: Runtime = {
   name: "deno",
   isWorker,
+  reservedSignals: [],
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
     const defs: Parameters<DenoFfi["dlopen"]>[1] = {};
     for (const [name, def] of Object.entries(symbols)) {

@@ -54,6 +54,7 @@ export const siginfo = layout("siginfo_t", ["signal.h"], 128, {
   si_pid: 16,
   si_uid: 20,
   si_status: 24,
+  si_value: 24,
 });
 
 /** glibc's `sigset_t` (signal.h): 1024 bits. */

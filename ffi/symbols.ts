@@ -166,6 +166,28 @@ export const symbols = {
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   // int unlink(const char *path)
   unlink: { parameters: ["buffer"], result: "i32" },
+
+  // signal
+  // int sigqueue(pid_t pid, int sig, const union sigval value): the union is passed as a
+  // 64-bit integer (it is one pointer wide)
+  sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  // int killpg(pid_t pgrp, int sig)
+  killpg: { parameters: ["i32", "i32"], result: "i32" },
+  // pid_t getpgid(pid_t pid)
+  getpgid: { parameters: ["i32"], result: "i32" },
+  // int setpgid(pid_t pid, pid_t pgid)
+  setpgid: { parameters: ["i32", "i32"], result: "i32" },
+  // uid_t getuid(void)
+  getuid: { parameters: [], result: "u32" },
+  // int mprotect(void *addr, size_t len, int prot)
+  mprotect: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  // int __libc_current_sigrtmin(void), what glibc's and musl's SIGRTMIN macro calls: the
+  // first real-time signal the C library leaves to programs
+  __libc_current_sigrtmin: { parameters: [], result: "i32", optional: true },
+  // int __libc_current_sigrtmax(void), what SIGRTMAX calls
+  __libc_current_sigrtmax: { parameters: [], result: "i32", optional: true },
+  // int execvp(const char *file, char *const argv[])
+  execvp: { parameters: ["buffer", "buffer"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;
 
 /** The shape of the symbol table. */
