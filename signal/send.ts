@@ -168,6 +168,7 @@ export function getpgid(pid = 0): number {
  * @example
  * ```ts ignore
  * import { getpgid, setpgid } from "@sysipc/sysipc/signal";
+ * import process from "node:process";
  * setpgid(); // a group of its own, so that kill(0, …) reaches only what it starts
  * console.log(getpgid() === process.pid); // true
  * ```
@@ -202,8 +203,8 @@ function internalOnly(fd: number): number {
  * import { PidFd } from "@sysipc/sysipc/signal";
  * import { spawn } from "@sysipc/sysipc/pipe";
  * const child = spawn("sleep", ["10"]);
- * using process = PidFd.open(child.pid);
- * process.kill("SIGTERM");
+ * using held = PidFd.open(child.pid);
+ * held.kill("SIGTERM");
  * console.log(await child.status); // { code: null, signal: "SIGTERM" }
  * ```
  */

@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { ringFds as engineFds } from "../ffi/wait/ring.ts";
+import { recorderFds } from "../signal/recorder.ts";
 import { platform } from "../mod.ts";
 
 /** The repository's root. */
@@ -51,6 +52,19 @@ export function fixtureCommand(
   return runtime === "deno"
     ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", ...denoFlags, script, ...args]]
     : [RUNTIMES.bun, [script, ...args]];
+}
+
+/**
+ * The command line that runs the `sysipc` command line (`cli.ts`) on a runtime.
+ *
+ * @param runtime Which runtime.
+ * @returns The program and its arguments, to which the command's arguments are added.
+ */
+export function cliCommand(runtime: RuntimeName): [string, string[]] {
+  const cli = join(ROOT, "cli.ts");
+  return runtime === "deno"
+    ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", cli]]
+    : [RUNTIMES.bun, [cli]];
 }
 
 /** What a finished fixture printed. */
@@ -123,12 +137,13 @@ export function tempDir(): { path: string } & Disposable {
 
 /**
  * The descriptors this process has open, with what they point at, leaving out the wait
- * engine's own (opened once for the life of the process) and copies of them.
+ * engine's and the signal recorder's own (opened once for the life of the process) and
+ * copies of them.
  *
  * @returns fd → link target.
  */
 export function openFds(): Map<number, string> {
-  const skip = new Set(engineFds());
+  const skip = new Set([...engineFds(), ...recorderFds()]);
   // Bun's stream reader of the engine's doorbell holds a copy of its descriptor, under
   // another number that changes when the doorbell is watched anew: skip the same pipe.
   const engineTargets = new Set<string>();
