@@ -55,9 +55,13 @@ export interface SpawnOptions {
   /** The child's fd 2. Default `"inherit"`. */
   stderr?: Stdio;
   /**
-   * Signals blocked in the child from its first instruction (so a `SignalReceiver` in it
-   * gets their full information). Every other signal starts unblocked, and every signal
-   * starts with its default action (the runtimes ignore `SIGPIPE`; the child does not).
+   * Signals blocked in the child from its first instruction, and so in every thread it
+   * starts: those sent to it before it listens wait for its `SignalReceiver` (or its
+   * `sigwaitinfo`) instead of running their default action, which for most is to end it.
+   * On Bun they do not wait: its event loop unblocks every signal while it is idle, even
+   * before the program's first line runs. Every other signal starts unblocked, and every
+   * signal starts with its default action (the runtimes ignore `SIGPIPE`; the child does
+   * not).
    */
   blockSignals?: (SignalName | number)[];
 }

@@ -26,6 +26,7 @@ import {
   sigqueue,
 } from "../signal/mod.ts";
 import { spawn } from "../pipe/mod.ts";
+import { platform } from "../mod.ts";
 import {
   cliCommand,
   fixtureCommand,
@@ -140,6 +141,11 @@ async function send(runtime: RuntimeName, args: string[]): Promise<number> {
 }
 
 describe("signal: bad input is refused before any system call", () => {
+  it("platform facts", () => {
+    assert.equal(platform.signalReceiver, platform.arch === "x64");
+    assert.equal(platform.pidfd, true, "this kernel (6.x) has pidfds");
+  });
+
   it("names and numbers", () => {
     assert.equal(signalNumber("SIGRTMIN+1"), SIGRTMIN + 1);
     assert.equal(signalName(SIGRTMIN + 3), "SIGRTMIN+3");
@@ -239,6 +245,17 @@ describe("signal: receiving within one process", () => {
       assert.deepEqual(both, expected);
       assert.equal(receiver.dropped, 0);
     }));
+
+  it("SIGCHLD: the child's pid and how it ended; spawn still reaps it", async () => {
+    using receiver = SignalReceiver.listen(["SIGCHLD"]);
+    const child = spawn("sh", ["-c", "exit 3"]);
+    assert.deepEqual(await child.status, { code: 3, signal: null });
+    const info = await receiver.receive({ timeout: 2000 });
+    assert.deepEqual(
+      { signal: info.signal, pid: info.pid, code: info.code },
+      { signal: "SIGCHLD", pid: child.pid, code: "CLD_EXITED" },
+    );
+  });
 
   it("timeouts, zero timeouts and aborts", async () => {
     using receiver = SignalReceiver.listen(["SIGURG"]);
@@ -571,6 +588,27 @@ describe("signal: interop with C, Python and the shell", () => {
       const r = await waiter.done;
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim().split("\n").pop(), `${SIGRTMIN + 1} -1 ${from} ${UID}`);
+    });
+  }
+
+  for (const runtime of RUNTIMES) {
+    it(`${runtime}: a signal the parent shell ignores is received while listening, ignored again after close()`, async () => {
+      const [command, argv] = fixtureCommand(runtime, "signal_receiver.ts", [
+        "--signals",
+        "SIGUSR2",
+        "--count",
+        "1",
+      ]);
+      const started = start("sh", ["-c", `trap '' USR2; exec "$@"`, "sh", command, ...argv]);
+      const pid = await started.ready;
+      kill(pid, "SIGUSR2");
+      const out = await jsonOf(started, "signal_receiver.ts");
+      assert.deepEqual(out.received, [["SIGUSR2", process.pid, UID, 0, "SI_USER"]]);
+      const state = out.state as Record<string, string>;
+      const ignored = (s: string) => BigInt("0x" + /SigIgn:\s*(\w+)/.exec(s)![1]) & (1n << 11n);
+      assert.equal(ignored(state.before!), 1n << 11n, "ignored before listen()");
+      assert.equal(ignored(state.during!), 0n, "handled while listening");
+      assert.equal(state.after, state.before);
     });
   }
 
