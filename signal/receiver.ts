@@ -8,15 +8,9 @@ import { IpcError } from "../ffi/errors.ts";
 import { checkCode, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { sigaction, siginfo, sigset } from "../ffi/structs.ts";
-import {
-  cancelAll,
-  checkWaitOptions,
-  type Owner,
-  retryWithDeadline,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
+import { cancelAll, checkWaitOptions, type Owner, type WaitOptions } from "../ffi/wait/mod.ts";
 import { track } from "../ffi/wait/track.ts";
-import { RTMIN, type SignalName, signalName, signalNumber } from "./names.ts";
+import { type SignalName, signalName, signalToSend } from "./names.ts";
 import { getRecorder, type Recorder, type Waiter } from "./recorder.ts";
 import { inSigset, sigsetOf } from "./sigset.ts";
 
@@ -62,34 +56,36 @@ const SIGIO = 29;
  * runs the faulting instruction again, and the runtimes' crash handlers own them. */
 const FAULTS = new Set([4, 5, 7, 8, 11, 31]); // SIGILL SIGTRAP SIGBUS SIGFPE SIGSEGV SIGSYS
 
-const CODES = new Map<number, string>(
-  ([
-    "SI_USER",
-    "SI_KERNEL",
-    "SI_QUEUE",
-    "SI_TIMER",
-    "SI_MESGQ",
-    "SI_ASYNCIO",
-    "SI_SIGIO",
-    "SI_TKILL",
-  ] as const)
-    .map((name) => [C[name], name]),
-);
-const CHILD_CODES = new Map<number, string>(
-  ([
-    "CLD_EXITED",
-    "CLD_KILLED",
-    "CLD_DUMPED",
-    "CLD_TRAPPED",
-    "CLD_STOPPED",
-    "CLD_CONTINUED",
-  ] as const)
-    .map((name) => [C[name], name]),
-);
-const POLL_CODES = new Map<number, string>(
-  (["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"] as const)
-    .map((name) => [C[name], name]),
-);
+/** The names of `si_code` values, by value. */
+function codeNames(names: readonly (keyof typeof C)[]): Map<number, string> {
+  return new Map(names.map((name) => [C[name], name]));
+}
+const CODES = codeNames([
+  "SI_USER",
+  "SI_KERNEL",
+  "SI_QUEUE",
+  "SI_TIMER",
+  "SI_MESGQ",
+  "SI_ASYNCIO",
+  "SI_SIGIO",
+  "SI_TKILL",
+]);
+const CHILD_CODES = codeNames([
+  "CLD_EXITED",
+  "CLD_KILLED",
+  "CLD_DUMPED",
+  "CLD_TRAPPED",
+  "CLD_STOPPED",
+  "CLD_CONTINUED",
+]);
+const POLL_CODES = codeNames([
+  "POLL_IN",
+  "POLL_OUT",
+  "POLL_MSG",
+  "POLL_ERR",
+  "POLL_PRI",
+  "POLL_HUP",
+]);
 
 function codeName(signal: number, code: number): string {
   const table = code > 0 && signal === SIGCHLD
@@ -126,8 +122,8 @@ function receivable(signals: unknown): number[] {
   }
   const numbers = new Set<number>();
   for (const s of signals) {
-    const n = signalNumber(s);
-    const name = n > 31 && n < RTMIN ? `signal ${n}` : signalName(n);
+    const n = signalToSend(s, false); // a known signal, and not one of glibc's own
+    const name = signalName(n);
     if (n === SIGKILL || n === SIGSTOP) {
       throw new TypeError(`${name} cannot be received: the kernel never lets a process catch it`);
     }
@@ -136,9 +132,6 @@ function receivable(signals: unknown): number[] {
         `${name} cannot be received: the kernel raises it for a fault in the faulting ` +
           "thread, which cannot continue, and the runtime's crash handler owns it",
       );
-    }
-    if (n > 31 && n < RTMIN) {
-      throw new RangeError(`${name} is reserved by the C library for its own threads`);
     }
     if (runtime.reservedSignals.includes(n)) {
       throw new TypeError(`${name} cannot be received: the ${runtime.name} runtime uses it`);
@@ -157,16 +150,19 @@ const held = new Map<number, SignalReceiver>();
  *
  * While a receiver is open, its signals never run their default action (so a real-time
  * signal, fatal by default, cannot kill the process), whichever thread of the process
- * the kernel delivers them to: sysipc installs its own handler for them, which queues
- * every delivery in the kernel's order. Real-time signals queue, one delivery per
- * `sigqueue`/`kill`; a standard signal sent again while the first is still pending is
- * merged into it by the kernel, as always. `close()` puts back what `listen()` changed:
- * each signal's previous action (default, ignored, or another handler) and whether the
- * main thread blocked it; signals that arrived but were not received are dropped.
+ * the kernel delivers them to: sysipc installs its own handler for them, which records
+ * every delivery. Real-time signals queue, one delivery per `sigqueue`/`kill`; a standard
+ * signal sent again while the first is still pending is merged into it by the kernel, as
+ * always. Signals that arrive at the same moment may be reported in another order than
+ * they were sent (the kernel may run the handler on two threads at once). `close()` puts
+ * back what `listen()` changed: each signal's previous action (default, ignored, or
+ * another handler) and whether the main thread blocked it; signals that arrived but were
+ * not received are dropped.
  *
  * One receiver per signal per process, on the main thread. While it listens, the
  * runtime's own listeners for the same signals (`Deno.addSignalListener`,
- * `process.on("SIGUSR1")`) are not called.
+ * `process.on("SIGUSR1")`) are not called. See the README's "Signals" section for why it
+ * works this way, and its limits.
  *
  * @example Receiving a value sent with sigqueue
  * ```ts
@@ -304,7 +300,8 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
     return this.#closed ? 0 : this.#droppedNow() - this.#droppedAtStart;
   }
 
-  /** How many received-but-not-yet-read signals sysipc's queue holds (8192 here). */
+  /** How many received but not yet read signals sysipc can hold for the process: 8,192, or
+   * 512 where its pipe cannot be enlarged to 1 MiB. */
   get capacity(): number {
     return this.#recorder.capacity;
   }
@@ -390,14 +387,13 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
       const got = this.tryReceive();
       if (got) return got;
       if (timeout === 0) throw IpcError.of("EAGAIN", "receive");
-      const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());
-      // The handler itself interrupts poll() when the signal lands on this thread.
-      const ready = retryWithDeadline(
-        (ms) => libc.poll(pollfd, 1, ms === undefined ? -1 : Math.ceil(ms)),
-        left,
-        "poll",
-      );
-      if (ready === 0) throw IpcError.of("ETIMEDOUT", "receive", undefined, "Timed out");
+      const left = deadline - performance.now();
+      if (left <= 0) throw IpcError.of("ETIMEDOUT", "receive", undefined, "Timed out");
+      // poll() of a valid descriptor fails only when interrupted: by the handler itself
+      // when the signal lands on this thread, or by io_uring task work. Then try again,
+      // with what is left of the timeout (a closed descriptor shows as POLLNVAL, and the
+      // next read reports it).
+      libc.poll(pollfd, 1, left === Infinity ? -1 : Math.ceil(left));
     }
   }
 
@@ -405,9 +401,12 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * Yields signals as they come, until the receiver is closed.
    *
    * @example Ending a server on SIGTERM
-   * ```ts ignore
-   * import { SignalReceiver } from "@sysipc/sysipc/signal";
+   * ```ts
+   * import process from "node:process";
+   * import { kill, SignalReceiver } from "@sysipc/sysipc/signal";
    * using receiver = SignalReceiver.listen(["SIGTERM", "SIGHUP"]);
+   * kill(process.pid, "SIGHUP"); // as a service manager would, from another process
+   * kill(process.pid, "SIGTERM");
    * for await (const info of receiver) {
    *   if (info.signal === "SIGTERM") break;
    *   console.log("reloading, asked by", info.pid);
