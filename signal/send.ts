@@ -53,9 +53,15 @@ function checkValue(value: unknown): number {
  * ```
  *
  * @example The seed's ping-pong: a signal to one's own process group
- * ```ts ignore
- * import { kill } from "@sysipc/sysipc/signal";
- * kill(0, "SIGUSR2", { group: true }); // every process in this group, this one included
+ * ```ts
+ * import process from "node:process";
+ * import { getpgid, kill, setpgid, SignalReceiver } from "@sysipc/sysipc/signal";
+ * // A group of its own, so that kill(0, …) reaches this process and what it starts (a
+ * // shell's job leads its own group already; a session leader may not call setpgid).
+ * if (getpgid() !== process.pid) setpgid();
+ * using receiver = SignalReceiver.listen(["SIGUSR2"]);
+ * kill(0, "SIGUSR2", { group: true }); // every process in the group, this one included
+ * console.log((await receiver.receive({ timeout: 1000 })).signal); // "SIGUSR2"
  * ```
  *
  * @param pid The process; 0, -1 or -pgid only with the matching option.
@@ -99,9 +105,15 @@ export function kill(
  * Sends a signal to every process in a process group (`killpg(3)`).
  *
  * @example
- * ```ts ignore
- * import { killGroup } from "@sysipc/sysipc/signal";
- * killGroup(4242, "SIGTERM"); // the job whose group id is 4242
+ * ```ts
+ * import { spawn } from "@sysipc/sysipc/pipe";
+ * import process from "node:process";
+ * import { getpgid, killGroup, setpgid, SignalReceiver } from "@sysipc/sysipc/signal";
+ * if (getpgid() !== process.pid) setpgid(); // a group of its own, which children join
+ * const sleeper = spawn("sleep", ["10"]);
+ * using receiver = SignalReceiver.listen(["SIGTERM"]); // so that it does not end this process
+ * killGroup(getpgid(), "SIGTERM");
+ * console.log(await sleeper.status); // { code: null, signal: "SIGTERM" }
  * ```
  *
  * @param pgid The process group id; 0 is the caller's own group.
@@ -152,6 +164,13 @@ export function sigqueue(pid: number, signal: SignalName | number, value: number
 /**
  * The process group of a process (`getpgid(2)`).
  *
+ * @example
+ * ```ts
+ * import process from "node:process";
+ * import { getpgid } from "@sysipc/sysipc/signal";
+ * console.log(getpgid() === getpgid(process.pid)); // true
+ * ```
+ *
  * @param pid The process; 0 (the default) is the caller.
  * @returns The process group id.
  * @throws {IpcError} `ESRCH` when no such process exists.
@@ -166,10 +185,12 @@ export function getpgid(pid = 0): number {
  * leader of a new group whose id is its pid.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { getpgid, setpgid } from "@sysipc/sysipc/signal";
  * import process from "node:process";
- * setpgid(); // a group of its own, so that kill(0, …) reaches only what it starts
+ * // A group of its own, so that kill(0, …) reaches only what it starts; a session leader
+ * // (a process started with setsid) leads its group already and may not call setpgid.
+ * if (getpgid() !== process.pid) setpgid();
  * console.log(getpgid() === process.pid); // true
  * ```
  *
