@@ -9,6 +9,7 @@ import { checkCode, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { sigaction, siginfo, sigset } from "../ffi/structs.ts";
 import { cancelAll, checkWaitOptions, type Owner, type WaitOptions } from "../ffi/wait/mod.ts";
+import { CANCEL_SIGNAL } from "../ffi/wait/offload_layout.ts";
 import { track } from "../ffi/wait/track.ts";
 import { type SignalName, signalName, signalToSend } from "./names.ts";
 import { getRecorder, type Recorder, type Waiter } from "./recorder.ts";
@@ -136,6 +137,11 @@ function receivable(signals: unknown): number[] {
     if (runtime.reservedSignals.includes(n)) {
       throw new TypeError(`${name} cannot be received: the ${runtime.name} runtime uses it`);
     }
+    if (n === CANCEL_SIGNAL) {
+      throw new TypeError(
+        `${name} cannot be received: sysipc's wait engine interrupts its helper threads with it`,
+      );
+    }
     numbers.add(n);
   }
   return [...numbers];
@@ -203,7 +209,8 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * @returns The receiver.
    * @throws {TypeError} For an empty list, an unknown name, or a signal that cannot be
    *   received: `SIGKILL`, `SIGSTOP`, the fault signals (`SIGSEGV`, `SIGBUS`, `SIGFPE`,
-   *   `SIGILL`, `SIGTRAP`, `SIGSYS`) and any the runtime uses itself (Bun: `SIGPWR`).
+   *   `SIGILL`, `SIGTRAP`, `SIGSYS`), any the runtime uses itself (Bun: `SIGPWR`), and
+   *   `SIGRTMAX`, which sysipc's wait engine uses.
    * @throws {RangeError} For a number out of range or reserved by the C library (32, 33).
    * @throws {IpcError} `EBUSY` when another receiver holds one of the signals; `ENOTSUP`
    *   in a Worker or on a CPU other than x86_64 (see `platform.signalReceiver`).

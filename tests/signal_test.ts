@@ -166,6 +166,7 @@ describe("signal: bad input is refused before any system call", () => {
       assert.throws(() => SignalReceiver.listen([fault]), TypeError, fault);
     }
     assert.throws(() => SignalReceiver.listen([32]), /reserved by the C library/);
+    assert.throws(() => SignalReceiver.listen(["SIGRTMAX"]), /wait engine/);
     for (const n of runtime.reservedSignals) {
       assert.throws(() => SignalReceiver.listen([n]), /runtime uses it/);
     }
