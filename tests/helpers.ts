@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { ringFds as engineFds } from "../ffi/wait/ring.ts";
 import { recorderFds } from "../signal/recorder.ts";
-import { platform } from "../mod.ts";
+import { IpcError, platform } from "../mod.ts";
 
 /** The repository's root. */
 export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -65,6 +66,20 @@ export function cliCommand(runtime: RuntimeName): [string, string[]] {
   return runtime === "deno"
     ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", cli]]
     : [RUNTIMES.bun, [cli]];
+}
+
+/**
+ * An `assert.throws`/`assert.rejects` validator: the error is an `IpcError` with this code.
+ *
+ * @param code The errno name, such as `"EBADF"`.
+ * @returns The validator.
+ */
+export function isCode(code: string): (e: unknown) => true {
+  return (e) => {
+    assert.ok(e instanceof IpcError, `expected IpcError ${code}, got ${e}`);
+    assert.equal(e.code, code);
+    return true;
+  };
 }
 
 /** What a finished fixture printed. */

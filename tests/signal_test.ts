@@ -11,7 +11,6 @@ import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { IpcError } from "../ffi/errors.ts";
 import { libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import {
@@ -31,6 +30,7 @@ import {
   cliCommand,
   fixtureCommand,
   hasCommand,
+  isCode,
   noLeak,
   ROOT,
   runFixture,
@@ -42,14 +42,6 @@ import {
 const RUNTIMES: RuntimeName[] = ["deno", "bun"];
 const UID = libc.getuid();
 const SIGRTMIN = signalNumber("SIGRTMIN");
-
-function isCode(code: string) {
-  return (e: unknown) => {
-    assert.ok(e instanceof IpcError, `expected IpcError ${code}, got ${e}`);
-    assert.equal(e.code, code);
-    return true;
-  };
-}
 
 function statusLines(): string {
   return readFileSync("/proc/self/status", "utf8").split("\n")
