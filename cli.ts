@@ -25,7 +25,7 @@ import { EINTR, errno, libc, stableCString } from "./ffi/libc.ts";
 import { errnoName } from "./ffi/errors.ts";
 import { runtime } from "./ffi/runtime.ts";
 import { sigaction } from "./ffi/structs.ts";
-import { signalName, signalToSend } from "./signal/names.ts";
+import { signalName, signalNumber, signalToSend } from "./signal/names.ts";
 import { sigsetOf } from "./signal/sigset.ts";
 
 /** The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own. */
@@ -103,7 +103,7 @@ function blockedSignals(lists: string[]): number[] {
     for (const item of list.split(",")) {
       const text = item.trim();
       const n = signalToSend(/^\d+$/.test(text) ? Number(text) : text, false);
-      if (n === 9 || n === 19) {
+      if (signalName(n) === "SIGKILL" || signalName(n) === "SIGSTOP") {
         throw new RangeError(`${signalName(n)} cannot be blocked: the kernel never lets it wait`);
       }
       numbers.add(n);
@@ -157,7 +157,9 @@ function run(args: string[]): number {
   }
   // What the runtimes changed and a program expects at its default: SIGPIPE and SIGXFSZ.
   const action = new Uint8Array(new ArrayBuffer(sigaction.size));
-  for (const n of [13, 25]) libc.sigaction(n, action, null);
+  for (const name of ["SIGPIPE", "SIGXFSZ"] as const) {
+    libc.sigaction(signalNumber(name), action, null);
+  }
   // The mask of the thread that calls exec is the new program's, and every thread it
   // starts inherits it.
   libc.pthread_sigmask(C.SIG_BLOCK, sigsetOf(signals), null);
@@ -166,7 +168,7 @@ function run(args: string[]): number {
   const e = errno();
   void argv; // kept alive through the call
   say(2, `sysipc run: cannot run ${file}: ${errnoName(e)}\n`);
-  return e === 2 /* ENOENT */ ? EXIT.notFound : EXIT.cannotRun;
+  return errnoName(e) === "ENOENT" ? EXIT.notFound : EXIT.cannotRun;
 }
 
 const COMMANDS: Record<string, Command> = { run };
@@ -176,7 +178,7 @@ const COMMANDS: Record<string, Command> = { run };
  * `sysipc run` does not return when it starts its command.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { main } from "@sysipc/sysipc/cli";
  * const status = main(["run", "--help"]); // prints the help of `run`, returns 0
  * ```

@@ -133,6 +133,7 @@ function run(argv: string[], cwd: string): Promise<Outcome> {
 const sources = [
   "README.md",
   "mod.ts",
+  "cli.ts",
   ...LIBRARY_DIRS.flatMap((d) =>
     (readdirSync(join(ROOT, d), { recursive: true }) as string[])
       .filter((f) => f.endsWith(".ts"))
