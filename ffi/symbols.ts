@@ -166,6 +166,48 @@ export const symbols = {
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   // int unlink(const char *path)
   unlink: { parameters: ["buffer"], result: "i32" },
+  // mq: POSIX message queues (mqd_t is a descriptor on Linux; mq_close is close) and System
+  // V message queues; clocks, limits and timers for their waits and errors
+  // mqd_t mq_open(const char *name, int oflag, mode_t mode, struct mq_attr *attr)
+  mq_open: { parameters: ["buffer", "i32", "u32", "buffer"], result: "i32" },
+  // int mq_unlink(const char *name)
+  mq_unlink: { parameters: ["buffer"], result: "i32" },
+  // int mq_getattr(mqd_t mqdes, struct mq_attr *attr)
+  mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
+  // int mq_setattr(mqd_t mqdes, const struct mq_attr *newattr, struct mq_attr *oldattr)
+  mq_setattr: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int mq_send(mqd_t mqdes, const char *msg, size_t len, unsigned int prio)
+  mq_send: { parameters: ["i32", "buffer", "usize", "u32"], result: "i32" },
+  // int mq_timedsend(mqd_t mqdes, const char *msg, size_t len, unsigned int prio,
+  //                  const struct timespec *abs_timeout)
+  mq_timedsend: { parameters: ["i32", "buffer", "usize", "u32", "buffer"], result: "i32" },
+  // ssize_t mq_receive(mqd_t mqdes, char *msg, size_t len, unsigned int *prio)
+  mq_receive: { parameters: ["i32", "buffer", "usize", "buffer"], result: "i32" },
+  // ssize_t mq_timedreceive(mqd_t mqdes, char *msg, size_t len, unsigned int *prio,
+  //                         const struct timespec *abs_timeout)
+  mq_timedreceive: {
+    parameters: ["i32", "buffer", "usize", "buffer", "buffer"],
+    result: "i32",
+  },
+  // int msgget(key_t key, int flags)
+  msgget: { parameters: ["i32", "i32"], result: "i32" },
+  // int msgsnd(int id, const void *msgp, size_t size, int flags)
+  msgsnd: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  // ssize_t msgrcv(int id, void *msgp, size_t size, long type, int flags)
+  msgrcv: { parameters: ["i32", "buffer", "usize", "i64", "i32"], result: "i32" },
+  // int msgctl(int id, int cmd, struct msqid_ds *buf)
+  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  // int clock_gettime(clockid_t clock, struct timespec *tp)
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // int getrlimit(int resource, struct rlimit *rlim)
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int timer_create(clockid_t clock, struct sigevent *sev, timer_t *timerid)
+  timer_create: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int timer_settime(timer_t timerid, int flags, const struct itimerspec *new,
+  //                   struct itimerspec *old)
+  timer_settime: { parameters: ["usize", "i32", "buffer", "buffer"], result: "i32" },
+  // int timer_delete(timer_t timerid)
+  timer_delete: { parameters: ["usize"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;
 
 /** The shape of the symbol table. */
