@@ -333,6 +333,8 @@ export class MessageQueue extends FdHandle {
       if (!this.#trySend(fd, bytes, priority)) throw IpcError.of("EAGAIN", "mq_send", this.#name);
       return;
     }
+    // The common case first, with no closure made.
+    if (timeout === undefined && libc.mq_send(fd, bytes, bytes.length, priority) === 0) return;
     this.#blocking(
       timeout,
       "mq_send",
@@ -404,6 +406,11 @@ export class MessageQueue extends FdHandle {
       return message;
     }
     const buf = this.#buffer();
+    if (timeout === undefined) {
+      // The common case first, with no closure made.
+      const n = libc.mq_receive(fd, buf, buf.length, this.#priority);
+      if (n >= 0) return { data: buf.slice(0, n), priority: this.#priority[0]! };
+    }
     const n = this.#blocking(
       timeout,
       "mq_receive",

@@ -220,10 +220,15 @@ export class SysVMessageQueue implements Disposable {
    *
    * @example A queue other processes find by key
    * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
    * import { ftok, SysVMessageQueue } from "@sysipc/sysipc/mq";
-   * const queue = SysVMessageQueue.get(ftok("/tmp", 42), { create: true, mode: 0o600 });
-   * console.log(queue.id, queue.stat().mode.toString(8)); // … "600"
+   * const dir = mkdtempSync(`${tmpdir()}/app-`); // any file the processes agree on
+   * const key = ftok(dir, 42); // the same in every process that asks
+   * const queue = SysVMessageQueue.get(key, { create: true, mode: 0o640 });
+   * console.log(queue.id, queue.stat().mode.toString(8)); // … "640"
    * queue.remove();
+   * rmSync(dir, { recursive: true });
    * ```
    *
    * @param key A 32-bit key (such as one from `ftok`), signed or unsigned, or
