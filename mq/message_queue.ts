@@ -17,7 +17,7 @@ import {
   waitFd,
   type WaitOptions,
 } from "../ffi/wait/mod.ts";
-import { readLimit, resourceLimit, SendOrder } from "./limits.ts";
+import { readLimit, resourceLimit, SendOrder } from "./shared.ts";
 
 /** The kernel's hard ceiling on a queue's `maxMessages` (`HARD_MSGMAX`). */
 const HARD_MAX_MESSAGES = 65536;

@@ -31,7 +31,7 @@ import {
   type WaitOptions,
   warmOffload,
 } from "../ffi/wait/mod.ts";
-import { SendOrder } from "./limits.ts";
+import { SendOrder } from "./shared.ts";
 
 const E2BIG = errnoNumber("E2BIG");
 const EIDRM = errnoNumber("EIDRM");
@@ -141,6 +141,34 @@ interface Selection {
 
 const internal = Symbol("SysVMessageQueue");
 
+/**
+ * Sends a message with `IPC_NOWAIT`.
+ *
+ * @returns `true` when sent, `false` when the queue is full.
+ * @throws {IpcError} For any other failure (the queue is gone, the message too long).
+ */
+function sendNow(id: number, message: Uint8Array, size: number): boolean {
+  while (true) {
+    if (libc.msgsnd(id, message, size, C.IPC_NOWAIT) === 0) return true;
+    const e = errno();
+    if (e === EAGAIN) return false;
+    if (e !== EINTR) throw new IpcError({ errno: e, syscall: "msgsnd" });
+  }
+}
+
+/** Puts back the kept messages of a handle that was never closed (a safety net only). */
+const forgotten = new FinalizationRegistry<{ id: number; kept: SysVMessage[] }>(
+  ({ id, kept }) => {
+    for (const { type, data } of kept) {
+      try {
+        sendNow(id, packMessage(new Uint8Array(HEADER + data.length), type, data), data.length);
+      } catch {
+        return; // the queue is gone, and every message with it
+      }
+    }
+  },
+);
+
 /** `msgmax`, the system's largest message, as last read (`msgctl(IPC_INFO)`). */
 let msgmax = 0;
 
@@ -167,7 +195,8 @@ function refreshLimits(): { msgmax: number; msgmnb: number; msgmni: number } {
  * interrupts that call with a signal. A message that arrived at that very moment is not
  * lost: it is **kept on the handle**, and the next receive on this handle whose selection
  * it matches returns it before looking at the queue; `close()` puts kept messages back at
- * the end of the queue.
+ * the end of the queue (and so does the garbage collector, for a handle never closed, if
+ * the queue has room then).
  *
  * `close()` only ends this handle's use of the queue; {@linkcode SysVMessageQueue.remove}
  * destroys the queue and every message in it.
@@ -210,6 +239,7 @@ export class SysVMessageQueue implements Disposable {
     this.#key = key;
     this.#sendContext = { syscall: "msgsnd", owner: this.#waits, spin: this.#spin };
     this.#receiveContext = { syscall: "msgrcv", owner: this.#waits, spin: this.#spin };
+    forgotten.register(this, { id, kept: this.#kept }, this);
     warmOffload();
   }
 
@@ -623,6 +653,7 @@ export class SysVMessageQueue implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    forgotten.unregister(this);
     cancelAll(this.#waits, IpcError.closed("SysVMessageQueue", "close"));
     for (const message of this.#kept.splice(0)) this.#putBack(message);
   }
@@ -671,13 +702,10 @@ export class SysVMessageQueue implements Disposable {
   /** One send with `IPC_NOWAIT`: `false` when the queue is full. */
   #trySend(id: number, type: number, bytes: Uint8Array): boolean {
     const message = packMessage(this.#buffer(bytes.length), type, bytes);
-    while (true) {
-      if (libc.msgsnd(id, message, bytes.length, C.IPC_NOWAIT) === 0) return true;
-      const e = errno();
-      if (e === EAGAIN) return false;
-      if (e !== EINTR) {
-        throw this.#explain(new IpcError({ errno: e, syscall: "msgsnd" }), bytes.length);
-      }
+    try {
+      return sendNow(id, message, bytes.length);
+    } catch (e) {
+      throw this.#explain(e, bytes.length);
     }
   }
 
@@ -766,12 +794,7 @@ export class SysVMessageQueue implements Disposable {
         syscall: C.SYS_msgsnd,
         args: [this.#id, runtime.addressOf(copy), data.length, 0],
         memory: [copy],
-        attempt: () => {
-          if (libc.msgsnd(this.#id, copy, data.length, C.IPC_NOWAIT) === 0) return 0;
-          const e = errno();
-          if (e === EAGAIN || e === EINTR) return undefined;
-          throw new IpcError({ errno: e, syscall: "msgsnd" });
-        },
+        attempt: () => sendNow(this.#id, copy, data.length) ? 0 : undefined,
       },
       undefined,
       { syscall: "msgsnd", ref: false, spin: null },

@@ -207,6 +207,23 @@ describe("SysVMessageQueue: within one process", () => {
     assert.deepEqual(typed([q.tryReceive(), q.tryReceive()]), [[1, "queued"], [3, "kept"]]);
   });
 
+  for (const runtime of PEERS) {
+    it(`${runtime}: a handle never closed puts its kept messages back when collected`, async () => {
+      using q = fresh();
+      const result = await runFixture(
+        runtime,
+        "mq_peer.ts",
+        ["sysv-forget", String(q.id)],
+        20_000,
+        {
+          denoFlags: ["--v8-flags=--expose-gc"],
+        },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { back: [5, "kept"] });
+    });
+  }
+
   it("remove destroys the queue: waiters fail with EIDRM, the handle is unusable", async () => {
     const q = SysVMessageQueue.get("private", { create: true });
     const other = SysVMessageQueue.fromId(q.id);

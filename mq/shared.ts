@@ -1,6 +1,6 @@
 /**
- * The system limits message queues run into, read when an error needs to name one, and
- * what the two queue kinds share: keeping a handle's async sends in call order.
+ * What the two queue kinds share: reading the system limits an error needs to name, and
+ * keeping a handle's async sends in call order.
  *
  * @module
  */
