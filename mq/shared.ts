@@ -5,6 +5,7 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
+import { IpcError } from "../ffi/errors.ts";
 import { EINTR, errno, libc, stableCString } from "../ffi/libc.ts";
 import { rlimit } from "../ffi/structs.ts";
 import { track, type WaitContext } from "../ffi/wait/track.ts";
@@ -57,7 +58,8 @@ export class SendOrder {
   #active = 0;
 
   /**
-   * Runs `send` after the sends before it.
+   * Runs `send` after the sends before it; with `timeout: 0`, throws `EAGAIN` when one
+   * is still in line.
    *
    * @param options The send's timeout and signal, for its time in line.
    * @param context Names the operation; the handle's `close()` cancels the wait.
@@ -78,6 +80,7 @@ export class SendOrder {
     this.#active++;
     try {
       if (previous !== null) {
+        if (options?.timeout === 0) throw IpcError.of("EAGAIN", context.syscall, context.path);
         await track<void>(options, context, (settle) => {
           void previous.then(() => settle());
           return (then) => then();

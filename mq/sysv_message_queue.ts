@@ -367,16 +367,20 @@ export class SysVMessageQueue implements Disposable {
         type,
         bytes,
       );
-      await offload(
-        {
-          syscall: C.SYS_msgsnd,
-          args: [id, runtime.addressOf(message), bytes.length, 0],
-          memory: [message],
-          attempt: () => this.#trySend(id, type, bytes) ? 0 : undefined,
-        },
-        remaining(options, deadline),
-        this.#sendContext,
-      );
+      try {
+        await offload(
+          {
+            syscall: C.SYS_msgsnd,
+            args: [id, runtime.addressOf(message), bytes.length, 0],
+            memory: [message],
+            attempt: () => this.#trySend(id, type, bytes) ? 0 : undefined,
+          },
+          remaining(options, deadline),
+          this.#sendContext,
+        );
+      } catch (e) {
+        throw this.#explain(e, bytes.length);
+      }
     });
   }
 

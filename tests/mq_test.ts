@@ -136,6 +136,11 @@ describe("MessageQueue: within one process", () => {
     const sends = ["c", "d", "e"].map((m) => q.send(m).then(() => sent++));
     await sleep(50);
     assert.equal(sent, 0, "the sends wait while the queue is full");
+    await assert.rejects(
+      q.send("z", { timeout: 0 }),
+      isCode("EAGAIN"),
+      "no waiting in line either",
+    );
     const got: string[] = [];
     while (got.length < 5) got.push(text((await q.receive({ timeout: 5000 })).data));
     await Promise.all(sends);

@@ -131,6 +131,11 @@ describe("SysVMessageQueue: within one process", () => {
     const sends = ["a", "b", "c"].map((m) => q.send(2, m).then(() => sent++));
     await sleep(50);
     assert.equal(sent, 0, "the sends wait while the queue is full");
+    await assert.rejects(
+      q.send(2, "z", { timeout: 0 }),
+      isCode("EAGAIN"),
+      "no waiting in line either",
+    );
     assert.equal(text(q.receiveSync({ type: 1 }).data), "0123456789");
     const got: string[] = [];
     while (got.length < 3) got.push(text((await q.receive({ timeout: 5000 })).data));
