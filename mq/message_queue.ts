@@ -9,14 +9,8 @@ import { checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
 import { type CreateOptions, createOptions, openCreateFlags, posixName } from "../ffi/ipc.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, ETIMEDOUT, libc } from "../ffi/libc.ts";
 import { mqAttr, timespec } from "../ffi/structs.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  remaining,
-  type WaitContext,
-  waitFd,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
+import { type ReadyTarget, untilReady } from "../ffi/ready.ts";
+import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from "../ffi/wait/mod.ts";
 import { readLimit, resourceLimit, SendOrder } from "./shared.ts";
 
 /** The kernel's hard ceiling on a queue's `maxMessages` (`HARD_MSGMAX`). */
@@ -138,8 +132,8 @@ export class MessageQueue extends FdHandle {
   #priority = new Uint32Array(1);
   #deadline = new DataView(new ArrayBuffer(timespec.size));
   #order = new SendOrder();
-  #sendContext: WaitContext;
-  #receiveContext: WaitContext;
+  #sendTarget: ReadyTarget;
+  #receiveTarget: ReadyTarget;
 
   /** Not public: use {@linkcode MessageQueue.open}. */
   private constructor(
@@ -159,13 +153,14 @@ export class MessageQueue extends FdHandle {
     this.#maxMessages = Number(attr.getBigInt64(mqAttr.offsets.mq_maxmsg, true));
     this.#messageSize = Number(attr.getBigInt64(mqAttr.offsets.mq_msgsize, true));
     this.#access = access;
-    this.#sendContext = { syscall: "mq_send", path: name, owner: this.waits, spin: this.spin };
-    this.#receiveContext = {
-      syscall: "mq_receive",
+    const context = (syscall: string) => ({
+      syscall,
       path: name,
       owner: this.waits,
       spin: this.spin,
-    };
+    });
+    this.#sendTarget = this.readyTarget(context("mq_send"));
+    this.#receiveTarget = this.readyTarget(context("mq_receive"));
   }
 
   /**
@@ -300,15 +295,15 @@ export class MessageQueue extends FdHandle {
     const priority = checkPriority(options);
     checkWaitOptions(options);
     const deadline = deadlineOf(options);
+    const target = this.#sendTarget;
     // Joins the line synchronously, so that sends go out in call order.
-    await this.#order.run(options, this.#sendContext, () => this.#closedError(), async () => {
-      while (!this.#trySend(fd, bytes, priority)) {
-        if (options?.timeout === 0) throw IpcError.of("EAGAIN", "mq_send", this.#name);
-        await waitFd(fd, C.POLLOUT, remaining(options, deadline), this.#sendContext);
-        const closed = this.#closedError();
-        if (closed) throw closed;
-      }
-    });
+    await this.#order.run(options, target.context, () => target.closed(), () =>
+      untilReady(
+        target,
+        C.POLLOUT,
+        remaining(options, deadline),
+        () => this.#trySend(fd, bytes, priority) || undefined,
+      ));
   }
 
   /**
@@ -371,20 +366,12 @@ export class MessageQueue extends FdHandle {
   async receive(options?: WaitOptions): Promise<Message> {
     const fd = this.#use("mq_receive", C.O_WRONLY);
     checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
-      const message = this.#tryReceive(fd);
-      if (message !== null) return message;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "mq_receive", this.#name);
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#receiveContext,
-      );
-      const closed = this.#closedError();
-      if (closed) throw closed;
-    }
+    return await untilReady(
+      this.#receiveTarget,
+      C.POLLIN,
+      options,
+      () => this.#tryReceive(fd) ?? undefined,
+    );
   }
 
   /**
@@ -516,10 +503,6 @@ export class MessageQueue extends FdHandle {
       );
     }
     return fd;
-  }
-
-  #closedError(): Error | undefined {
-    return this.closed ? IpcError.closed(this.kind, "close") : undefined;
   }
 
   /** The bytes of a message, checked against the queue's message size. */
