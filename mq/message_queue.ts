@@ -11,7 +11,8 @@ import { check, describeValue, EAGAIN, EINTR, errno, ETIMEDOUT, libc } from "../
 import { mqAttr, timespec } from "../ffi/structs.ts";
 import { type ReadyTarget, untilReady } from "../ffi/ready.ts";
 import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from "../ffi/wait/mod.ts";
-import { readLimit, resourceLimit, SendOrder } from "./shared.ts";
+import { WriteQueue } from "../ffi/writes.ts";
+import { readLimit, resourceLimit } from "./shared.ts";
 
 /** The kernel's hard ceiling on a queue's `maxMessages` (`HARD_MSGMAX`). */
 const HARD_MAX_MESSAGES = 65536;
@@ -131,7 +132,8 @@ export class MessageQueue extends FdHandle {
   #scratch: Uint8Array | undefined;
   #priority = new Uint32Array(1);
   #deadline = new DataView(new ArrayBuffer(timespec.size));
-  #order = new SendOrder();
+  /** Async sends go out in call order. */
+  #order = new WriteQueue();
   #sendTarget: ReadyTarget;
   #receiveTarget: ReadyTarget;
 
@@ -290,20 +292,24 @@ export class MessageQueue extends FdHandle {
    *   `EAGAIN` when `timeout` is 0 and the queue is full.
    */
   async send(data: Uint8Array | string, options?: MessageSendOptions): Promise<void> {
-    const fd = this.#use("mq_send", C.O_RDONLY);
+    this.#use("mq_send", C.O_RDONLY);
     const bytes = this.#message(data);
     const priority = checkPriority(options);
     checkWaitOptions(options);
     const deadline = deadlineOf(options);
-    const target = this.#sendTarget;
+    if (options?.timeout === 0 && this.#order.busy) {
+      throw IpcError.of("EAGAIN", "mq_send", this.#name); // it would wait in line
+    }
     // Joins the line synchronously, so that sends go out in call order.
-    await this.#order.run(options, target.context, () => target.closed(), () =>
-      untilReady(
-        target,
+    await this.#order.run(options, this.#sendTarget.context, () => {
+      const now = this.#use("mq_send"); // closed while in line?
+      return untilReady(
+        this.#sendTarget,
         C.POLLOUT,
         remaining(options, deadline),
-        () => this.#trySend(fd, bytes, priority) || undefined,
-      ));
+        () => this.#trySend(now, bytes, priority) || undefined,
+      );
+    });
   }
 
   /**

@@ -1,15 +1,11 @@
 /**
- * What the two queue kinds share: reading the system limits an error needs to name, and
- * keeping a handle's async sends in call order.
+ * What the two queue kinds share: reading the system limits an error needs to name.
  *
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { IpcError } from "../ffi/errors.ts";
 import { EINTR, errno, libc, stableCString } from "../ffi/libc.ts";
 import { rlimit } from "../ffi/structs.ts";
-import { track, type WaitContext } from "../ffi/wait/track.ts";
-import type { WaitOptions } from "../ffi/wait/mod.ts";
 
 const decoder = new TextDecoder();
 
@@ -46,52 +42,4 @@ export function resourceLimit(resource: number): string {
   if (libc.getrlimit(resource, buf) !== 0) return "unknown";
   const soft = buf.getBigUint64(rlimit.offsets.rlim_cur, true);
   return soft === 0xffffffffffffffffn ? "unlimited" : String(soft);
-}
-
-/**
- * Keeps a handle's async sends in call order: a send starts once the previous one on the
- * same handle is over (sent, failed, timed out or aborted). A send's `timeout` and
- * `signal` count from its call, its time in line included.
- */
-export class SendOrder {
-  #tail: Promise<void> | null = null;
-  #active = 0;
-
-  /**
-   * Runs `send` after the sends before it; with `timeout: 0`, throws `EAGAIN` when one
-   * is still in line.
-   *
-   * @param options The send's timeout and signal, for its time in line.
-   * @param context Names the operation; the handle's `close()` cancels the wait.
-   * @param closed Whether the handle was closed while this send waited in line.
-   * @param send The send itself.
-   * @returns What `send` returns.
-   */
-  async run<T>(
-    options: WaitOptions | undefined,
-    context: WaitContext,
-    closed: () => Error | undefined,
-    send: () => Promise<T>,
-  ): Promise<T> {
-    const previous = this.#tail;
-    let release!: () => void;
-    const over = new Promise<void>((resolve) => release = resolve);
-    this.#tail = previous === null ? over : previous.then(() => over);
-    this.#active++;
-    try {
-      if (previous !== null) {
-        if (options?.timeout === 0) throw IpcError.of("EAGAIN", context.syscall, context.path);
-        await track<void>(options, context, (settle) => {
-          void previous.then(() => settle());
-          return (then) => then();
-        });
-        const error = closed();
-        if (error) throw error;
-      }
-      return await send();
-    } finally {
-      release();
-      if (--this.#active === 0) this.#tail = null;
-    }
-  }
 }

@@ -31,7 +31,7 @@ import {
   type WaitOptions,
   warmOffload,
 } from "../ffi/wait/mod.ts";
-import { SendOrder } from "./shared.ts";
+import { WriteQueue } from "../ffi/writes.ts";
 
 const E2BIG = errnoNumber("E2BIG");
 const EIDRM = errnoNumber("EIDRM");
@@ -220,7 +220,8 @@ export class SysVMessageQueue implements Disposable {
   #removed = false;
   #waits: Owner = new Set();
   #spin = newSpinState();
-  #order = new SendOrder();
+  /** Async sends go out in call order. */
+  #order = new WriteQueue();
   /** Messages taken from the queue after their receive was given up (see the class notes). */
   #kept: SysVMessage[] = [];
   /** Memory for calls made on this thread (sync calls, and async calls' first try). */
@@ -357,7 +358,11 @@ export class SysVMessageQueue implements Disposable {
     checkInteger(type, "type", 1, MAX_TYPE);
     checkWaitOptions(options);
     const deadline = deadlineOf(options);
-    await this.#order.run(options, this.#sendContext, () => this.#closedError(), async () => {
+    if (options?.timeout === 0 && this.#order.busy) {
+      throw IpcError.of("EAGAIN", "msgsnd"); // it would wait in line
+    }
+    await this.#order.run(options, this.#sendContext, async () => {
+      this.#use("msgsnd"); // closed while in line?
       if (this.#trySend(id, type, bytes)) return;
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "msgsnd");
       this.#checkFits(id, bytes.length);
@@ -675,10 +680,6 @@ export class SysVMessageQueue implements Disposable {
       throw IpcError.of("EIDRM", syscall, undefined, `Queue ${this.#id} was removed`);
     }
     return this.#id;
-  }
-
-  #closedError(): Error | undefined {
-    return this.#closed ? IpcError.closed("SysVMessageQueue", "close") : undefined;
   }
 
   /** This thread's memory for a message of `size` bytes, grown as needed. */
