@@ -3,7 +3,8 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names (`./signal`), Unix domain sockets (`./uds`), and the raw layer (`./ffi`).
+ * signal names (`./signal`), Unix domain sockets (`./uds`), POSIX and System V message
+ * queues (`./mq`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -31,6 +32,7 @@ export {
 } from "./fifo/mod.ts";
 export * from "./signal/mod.ts";
 export * from "./uds/mod.ts";
+export * from "./mq/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

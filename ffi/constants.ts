@@ -112,6 +112,21 @@ export const linux = {
   MAP_PRIVATE: 2,
   MAP_ANONYMOUS: 0x20,
   SYS_write: 1, // x86_64; see the aarch64 override
+  // mq: POSIX message queues (mqueue.h, limits.h), System V message queues (sys/msg.h,
+  // sys/syscall.h), and the clocks, limits and timers their waits and errors use.
+  MQ_PRIO_MAX: 32768,
+  MSG_NOERROR: 0o10000,
+  MSG_EXCEPT: 0o20000,
+  IPC_INFO: 3,
+  SYS_msgget: 68, // x86_64; see the aarch64 override
+  SYS_msgsnd: 69,
+  SYS_msgrcv: 70,
+  SYS_msgctl: 71,
+  CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MSGQUEUE: 12,
+  SIGEV_THREAD_ID: 4,
   // io_uring (linux/io_uring.h), for the wait engine.
   IORING_OP_POLL_ADD: 6,
   IORING_OP_ASYNC_CANCEL: 14,
@@ -177,6 +192,11 @@ const linuxAarch64: Partial<typeof linux> = {
   O_DIRECT: 0o200000,
   O_NOFOLLOW: 0o100000,
   SYS_write: 64,
+  // mq: asm-generic/unistd.h numbers
+  SYS_msgget: 186,
+  SYS_msgsnd: 189,
+  SYS_msgrcv: 188,
+  SYS_msgctl: 187,
 };
 
 /** The constants of the platform sysipc runs on. */

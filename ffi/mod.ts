@@ -46,6 +46,7 @@ export {
   type EngineKind,
   type Owner,
   retryWithDeadline,
+  retryWithTimer,
   setWaitSpin,
   type SpinState,
   type WaitContext,

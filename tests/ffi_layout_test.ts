@@ -72,6 +72,11 @@ const CONSTANT_HEADERS = [
   // uds
   "sys/socket.h",
   "sys/un.h",
+  // mq
+  "mqueue.h",
+  "sys/msg.h",
+  "sys/resource.h",
+  "time.h",
 ];
 
 /** The standard Linux signals, SIGHUP (1) to SIGSYS (31), and the aliases sysipc accepts. */
