@@ -3,7 +3,7 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names (`./signal`), and the raw layer (`./ffi`).
+ * semaphores and eventfd (`./sem`), signal names (`./signal`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -30,6 +30,17 @@ export {
   openFifoWriterSync,
 } from "./fifo/mod.ts";
 export * from "./signal/mod.ts";
+export {
+  EventFd,
+  type EventFdOptions,
+  Permit,
+  Semaphore,
+  type SemaphoreOpenOptions,
+  type SemaphoreOperation,
+  SysVSemaphoreSet,
+  type SysVSemaphoreSetOptions,
+  type SysVSemaphoreSetStat,
+} from "./sem/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

@@ -114,9 +114,37 @@ export const linux = {
   FUTEX_WAIT: 0,
   FUTEX_WAKE: 1,
   FUTEX_BITSET_MATCH_ANY: 0xffffffff,
+  // sem: System V semaphores (sys/sem.h; x86_64 system call numbers), POSIX semaphores
+  // (limits.h, time.h) and eventfd (sys/eventfd.h).
+  SYS_semget: 64,
+  SYS_semop: 65,
+  SYS_semctl: 66,
+  SYS_semtimedop: 220,
+  SEM_UNDO: 0x1000,
+  GETPID: 11,
+  GETVAL: 12,
+  GETALL: 13,
+  GETNCNT: 14,
+  GETZCNT: 15,
+  SETVAL: 16,
+  SETALL: 17,
+  SEMVMX: 32767,
+  SEM_VALUE_MAX: 0x7fffffff,
+  CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
+  EFD_SEMAPHORE: 1,
+  EFD_NONBLOCK: 0o4000,
+  EFD_CLOEXEC: 0o2000000,
 };
 
-const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };
+const linuxAarch64: Partial<typeof linux> = {
+  O_DIRECT: 0o200000,
+  // The generic system call table.
+  SYS_semget: 190,
+  SYS_semop: 193,
+  SYS_semctl: 191,
+  SYS_semtimedop: 192,
+};
 
 /** The constants of the platform sysipc runs on. */
 export type Constants = typeof linux;

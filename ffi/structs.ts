@@ -151,6 +151,27 @@ export const uringCqe = layout("struct io_uring_cqe", ["linux/io_uring.h"], 16, 
   flags: 12,
 });
 
+/** `struct sembuf` (sys/sem.h): one operation of a System V `semop`. */
+export const sembuf = layout("struct sembuf", ["sys/sem.h"], 6, {
+  sem_num: 0,
+  sem_op: 2,
+  sem_flg: 4,
+});
+
+/** `struct semid_ds` (sys/sem.h), 64-bit: what `semctl(IPC_STAT)` fills. */
+export const semidDs = layout("struct semid_ds", ["sys/sem.h"], 104, {
+  sem_perm: 0,
+  sem_otime: 48,
+  sem_ctime: 64,
+  sem_nsems: 80,
+});
+
+/**
+ * glibc's `sem_t` (semaphore.h), opaque here: on 64-bit glibc ≥ 2.21 a 64-bit word (the
+ * value in the low half, the number of waiters in the high half), then `private`.
+ */
+export const semT = layout("sem_t", ["semaphore.h"], 32, {});
+
 /** Every layout, for the layout test. */
 export const layouts: readonly Layout[] = [
   timespec,
@@ -170,4 +191,7 @@ export const layouts: readonly Layout[] = [
   uringCqe,
   uringProbe,
   uringProbeOp,
+  sembuf,
+  semidDs,
+  semT,
 ];

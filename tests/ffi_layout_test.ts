@@ -31,6 +31,7 @@ import { signalName, signalNumber } from "../signal/names.ts";
 const NO_C_MACRO: Readonly<Record<string, string>> = {
   IORING_OP_FUTEX_WAIT: "added in Linux 6.7; Debian 12's linux-libc-dev has the 6.1 headers",
   FUTEX2_SIZE_U32: "added in Linux 6.7; Debian 12's linux-libc-dev has the 6.1 headers",
+  SEMVMX: "defined only in linux/sem.h, which cannot be included together with sys/sem.h",
 };
 
 /**
@@ -59,6 +60,10 @@ const CONSTANT_HEADERS = [
   "signal.h",
   "spawn.h",
   "sys/ipc.h",
+  "sys/sem.h",
+  "sys/eventfd.h",
+  "semaphore.h",
+  "time.h",
   "sys/mman.h",
   "sys/stat.h",
   "sys/syscall.h",
