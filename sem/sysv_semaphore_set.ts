@@ -13,7 +13,7 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { IpcError } from "../ffi/errors.ts";
+import { errnoNumber, IpcError } from "../ffi/errors.ts";
 import { checkInteger } from "../ffi/handle.ts";
 import {
   type CreateOptions,
@@ -93,6 +93,7 @@ interface Compiled {
 }
 
 const SEMVMX = C.SEMVMX;
+const EACCES = errnoNumber("EACCES");
 
 function layOut(ops: Compiled["ops"], flags: (op: Compiled["ops"][number]) => number) {
   const bytes = new Uint8Array(new ArrayBuffer(ops.length * sembuf.size));
@@ -170,9 +171,43 @@ export class SysVSemaphoreSet implements Disposable {
     const flags = sysvGetFlags(create);
     const id = libc.syscall(C.SYS_semget, k, count ?? (create.create ? 1 : 0), flags, 0, 0, 0);
     if (id === -1) throw new IpcError({ errno: errno(), syscall: "semget", path: keyText(k) });
-    // The real size, for index checks; without read permission only the kernel checks.
+    return SysVSemaphoreSet.#attach(id, false);
+  }
+
+  /**
+   * A handle for a set known by its id (from `ipcs -s`, another process, or
+   * {@linkcode SysVSemaphoreSet.id}): the way to reach a `"private"` set from elsewhere.
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using made = SysVSemaphoreSet.get("private", { create: true });
+   * using same = SysVSemaphoreSet.fromId(made.id); // as another process would
+   * same.setValue(0, 4);
+   * console.log(made.getValue(0)); // 4
+   * made.remove();
+   * ```
+   *
+   * @param id The set's identifier.
+   * @returns The set.
+   * @throws {IpcError} `EINVAL` or `EIDRM` when no set has that id, `EACCES` without read
+   *   permission.
+   * @throws {TypeError} When `id` is not an integer.
+   * @throws {RangeError} When `id` is negative.
+   */
+  static fromId(id: number): SysVSemaphoreSet {
+    return SysVSemaphoreSet.#attach(checkInteger(id, "id", 0, 0x7fffffff), true);
+  }
+
+  /** Reads the set's size (for index checks) and makes the handle. */
+  static #attach(id: number, strict: boolean): SysVSemaphoreSet {
     const stat = new DataView(new ArrayBuffer(semidDs.size));
     const known = libc.syscall(C.SYS_semctl, id, 0, C.IPC_STAT, runtime.addressOf(stat), 0, 0);
+    // Without read permission the size is unknown, and only the kernel checks indexes.
+    const e = known === -1 ? errno() : 0;
+    if (known === -1 && (strict || e !== EACCES)) {
+      throw new IpcError({ errno: e, syscall: "semctl(IPC_STAT)", path: `semid ${id}` });
+    }
     const size = known === -1 ? -1 : Number(stat.getBigUint64(semidDs.offsets.sem_nsems, true));
     warmOffload();
     return new SysVSemaphoreSet(id, size);
