@@ -40,6 +40,7 @@ export { type EngineKind, waitEngine } from "./engine.ts";
 export { offload, type OffloadRequest, warmOffload } from "./offload.ts";
 export {
   type FutexResult,
+  futexWaitParks,
   type FutexWord,
   futexWord,
   waitFutex,
