@@ -33,9 +33,11 @@ import {
   cancelAll,
   checkWaitOptions,
   deadlineOf,
+  futexWaitParks,
   type FutexWord,
   futexWord,
   newSpinState,
+  offload,
   type Owner,
   pollUntil,
   remaining,
@@ -76,6 +78,12 @@ export function forceTrywaitFallback(on: boolean): void {
 const forgotten = new FinalizationRegistry<Uint8Array>((view) => libc.sem_close(view));
 
 const valueCell = new Int32Array(new ArrayBuffer(4));
+/**
+ * How long one futex wait in a helper thread lasts at most: a `struct timespec` of 1 s,
+ * over an `ArrayBuffer` of its own so that its address never moves.
+ */
+const helperTimeout = new BigInt64Array(new ArrayBuffer(16));
+helperTimeout[0] = 1n;
 
 let makePermit: (semaphore: Semaphore) => Permit;
 
@@ -315,18 +323,44 @@ export class Semaphore implements Disposable {
     try {
       for (let waits = 0;; waits++) {
         if (this.#take(waiter)) return makePermit(this);
-        // With others already waiting (C programs, say), park at once and queue behind
-        // them in the futex, instead of spinning past them: each gets its share.
-        await waitFutex(
-          this.#word,
-          0,
-          waits === 0 ? options : remaining(options, deadline),
-          others ? this.#parking : this.#spinning,
-        );
+        const left = waits === 0 ? options : remaining(options, deadline);
+        if (futexWaitParks()) {
+          // With others already waiting (C programs, say), park at once and queue behind
+          // them in the futex, instead of spinning past them: each gets its share.
+          await waitFutex(this.#word, 0, left, others ? this.#parking : this.#spinning);
+        } else {
+          await this.#waitInHelper(left, deadline);
+        }
         this.#use("sem_wait");
       }
     } finally {
       this.#uncount(waiter);
+    }
+  }
+
+  /**
+   * Where async futex waits cannot park in the kernel (no io_uring, or no `FUTEX_WAIT` on
+   * it), a helper thread makes the `futex` wait on the value word: in the kernel's queue,
+   * a post's wake-up reaches it in turn with C waiters, where polling the word would lose
+   * every one of them. The wait is timed (a timed futex wait returns `EINTR` when the wait
+   * is given up; an untimed one is restarted), and made again when that time runs out.
+   */
+  async #waitInHelper(options: WaitOptions | undefined, deadline: number): Promise<void> {
+    const request = {
+      syscall: C.SYS_futex,
+      args: [this.#word.address, C.FUTEX_WAIT, 0, runtime.addressOf(helperTimeout), 0, 0],
+      memory: [this.#view!, helperTimeout],
+      attempt: () => Atomics.load(this.#word.view, 0) !== 0 ? 0 : undefined,
+    };
+    try {
+      await offload(request, options, this.#parking);
+    } catch (e) {
+      // The value changed before the helper slept (EAGAIN), or its own timeout ran out
+      // before the caller's: look again.
+      if (!(e instanceof IpcError)) throw e;
+      if (e.code !== "EAGAIN" && !(e.code === "ETIMEDOUT" && performance.now() < deadline)) {
+        throw e;
+      }
     }
   }
 

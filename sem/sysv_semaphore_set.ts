@@ -132,13 +132,15 @@ export class SysVSemaphoreSet implements Disposable {
   readonly #count: number;
   #state: "open" | "closed" | "removed" = "open";
   readonly #waits: Owner = new Set();
-  readonly #context: WaitContext;
+  readonly #spinning: WaitContext;
+  readonly #parking: WaitContext;
 
   private constructor(id: number, count: number) {
     this.id = id;
     this.#count = count;
-    this.#context = { syscall: "semop", path: `semid ${id}`, owner: this.#waits };
-    this.#context.spin = newSpinState();
+    const context = { syscall: "semop", path: `semid ${id}`, owner: this.#waits };
+    this.#spinning = { ...context, spin: newSpinState() };
+    this.#parking = { ...context, spin: null };
   }
 
   /**
@@ -374,8 +376,20 @@ export class SysVSemaphoreSet implements Disposable {
         late: () => this.#undo(compiled),
       },
       options,
-      this.#context,
+      this.#queued(compiled) ? this.#parking : this.#spinning,
     );
+  }
+
+  /**
+   * Whether other processes already wait on a semaphore the operations use. The kernel
+   * hands a unit straight to the waiters it has queued, in order, so retrying without
+   * waiting could only burn the CPU they need: such an op parks at once, behind them.
+   */
+  #queued(compiled: Compiled): boolean {
+    return compiled.ops.some((op) => {
+      const command = op.delta === 0 ? C.GETZCNT : C.GETNCNT;
+      return libc.syscall(C.SYS_semctl, this.id, op.index, command, 0, 0, 0) > 0;
+    });
   }
 
   /**
