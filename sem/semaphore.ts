@@ -9,11 +9,14 @@
  * high half, and `sem_post` wakes the futex on the value only when that number is above
  * 0. The acquire counts itself as a waiter, takes a unit with a compare-and-swap that
  * also uncounts it, and parks on the value word with the engine's futex wait (io_uring
- * `FUTEX_WAIT`, no thread). A C program's `sem_post` therefore wakes it like one of its
- * own waiters. A wait that is given up (timeout, abort, `close()`) uncounts itself, and
- * passes a wake-up on when a unit is there and other waiters are counted, so that a
- * wake-up meant for it is never lost to a C waiter. Elsewhere the acquire retries
- * `sem_trywait` on the poll set's timer (correct, up to 16 ms late).
+ * `FUTEX_WAIT`, no thread; where the ring lacks it, a timed `futex` wait in an offload
+ * helper thread, since polling the word would lose every wake-up to waiters blocked in
+ * the kernel). A C program's `sem_post` therefore wakes it like one of its own waiters,
+ * in turn with them. A wait that is given up (timeout, abort, `close()`) uncounts itself,
+ * and passes a wake-up on when a unit is there and other waiters are counted, so that a
+ * wake-up meant for it is never lost to a C waiter. With another C library or a 32-bit
+ * CPU the acquire retries `sem_trywait` on the poll set's timer instead: correct, but up
+ * to 16 ms late, and a C waiter blocked in `sem_wait` may take every post first.
  *
  * Sync acquires call the C library: `sem_wait`, or `sem_clockwait` on `CLOCK_MONOTONIC`
  * for a timeout (`sem_timedwait` on the wall clock where `sem_clockwait` is missing),
