@@ -83,9 +83,13 @@ export interface SysVSemaphoreSetStat extends IpcPerm {
 
 /** An operation list checked and laid out as `struct sembuf`s. */
 interface Compiled {
+  /** The caller's values, as given: `index, delta, undo, noWait` per operation. */
+  source: unknown[];
   ops: { index: number; delta: number; undo: boolean; noWait: boolean }[];
   /** The caller's flags. */
   blocking: Uint8Array;
+  /** The address of `blocking` (over an `ArrayBuffer` of its own: it never moves). */
+  address: number;
   /** Every operation with `IPC_NOWAIT`. */
   nowait: Uint8Array;
   someNoWait: boolean;
@@ -108,6 +112,19 @@ function layOut(ops: Compiled["ops"], flags: (op: Compiled["ops"][number]) => nu
 }
 
 const undoFlag = (op: { undo: boolean }) => op.undo ? C.SEM_UNDO : 0;
+
+/** Whether an operation list still holds the values it was checked with. */
+function unchanged(ops: readonly SemaphoreOperation[], source: unknown[]): boolean {
+  if (ops.length * 4 !== source.length) return false;
+  for (let i = 0, j = 0; i < ops.length; i++, j += 4) {
+    const op = ops[i];
+    if (
+      typeof op !== "object" || op === null || op.index !== source[j] || op.delta !== source[j + 1] || op.undo !== source[j + 2] ||
+      op.noWait !== source[j + 3]
+    ) return false;
+  }
+  return true;
+}
 
 /**
  * A System V semaphore set (`semget`): several counters under one key, changed by
@@ -132,6 +149,7 @@ export class SysVSemaphoreSet implements Disposable {
   readonly #count: number;
   #state: "open" | "closed" | "removed" = "open";
   readonly #waits: Owner = new Set();
+  readonly #compiled = new WeakMap<object, Compiled>();
   readonly #spinning: WaitContext;
   readonly #parking: WaitContext;
 
@@ -244,7 +262,19 @@ export class SysVSemaphoreSet implements Disposable {
     return checkInteger(index, what, 0, this.#count < 0 ? 0xffff : this.#count - 1);
   }
 
+  /**
+   * Checks and lays out an operation list, once per array while its contents stay the
+   * same: a loop that passes the same array each time (the usual way) skips the work.
+   */
   #compile(ops: readonly SemaphoreOperation[]): Compiled {
+    const known = typeof ops === "object" && ops !== null ? this.#compiled.get(ops) : undefined;
+    if (known !== undefined && unchanged(ops, known.source)) return known;
+    const compiled = this.#check(ops);
+    this.#compiled.set(ops, compiled);
+    return compiled;
+  }
+
+  #check(ops: readonly SemaphoreOperation[]): Compiled {
     if (!Array.isArray(ops)) {
       throw new TypeError(`ops must be an array of { index, delta }, got ${describeValue(ops)}`);
     }
@@ -267,9 +297,12 @@ export class SysVSemaphoreSet implements Disposable {
       };
     });
     const someNoWait = checked.some((op) => op.noWait);
+    const blocking = layOut(checked, (op) => undoFlag(op) | (op.noWait ? C.IPC_NOWAIT : 0));
     return {
+      source: ops.flatMap((op) => [op.index, op.delta, op.undo, op.noWait]),
       ops: checked,
-      blocking: layOut(checked, (op) => undoFlag(op) | (op.noWait ? C.IPC_NOWAIT : 0)),
+      blocking,
+      address: runtime.addressOf(blocking),
       nowait: layOut(checked, (op) => undoFlag(op) | C.IPC_NOWAIT),
       someNoWait,
       allNoWait: someNoWait && checked.every((op) => op.noWait),
@@ -370,7 +403,7 @@ export class SysVSemaphoreSet implements Disposable {
     await offload(
       {
         syscall: C.SYS_semop,
-        args: [id, runtime.addressOf(compiled.blocking), compiled.ops.length],
+        args: [id, compiled.address, compiled.ops.length],
         memory: [compiled.blocking],
         attempt: () => this.#attempt(compiled),
         late: () => this.#undo(compiled),
