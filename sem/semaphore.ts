@@ -321,7 +321,7 @@ export class Semaphore implements Disposable {
     this.#waiters.add(waiter);
     // Counted before the value is read: a sem_post after this point sees the waiter and
     // wakes the futex, so no post is missed between the check and the park.
-    const others = (Atomics.add(this.#data, 0, ONE_WAITER) >> 32n) > 0n;
+    Atomics.add(this.#data, 0, ONE_WAITER);
     const deadline = deadlineOf(options);
     try {
       for (let waits = 0;; waits++) {
@@ -330,6 +330,7 @@ export class Semaphore implements Disposable {
         if (futexWaitParks()) {
           // With others already waiting (C programs, say), park at once and queue behind
           // them in the futex, instead of spinning past them: each gets its share.
+          const others = (Atomics.load(this.#data, 0) >> 32n) > 1n;
           await waitFutex(this.#word, 0, left, others ? this.#parking : this.#spinning);
         } else {
           await this.#waitInHelper(left, deadline);

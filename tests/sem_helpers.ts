@@ -8,6 +8,8 @@ import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IpcError } from "../mod.ts";
+import type { WaitOptions } from "../ffi/wait/mod.ts";
 import { type FixtureResult, ROOT } from "./helpers.ts";
 
 function compile(): { path: string; skip: false } | { path: ""; skip: string } {
@@ -67,4 +69,96 @@ export function unitsOf(result: FixtureResult): number {
 export function countedWaiters(name: string): number {
   const bytes = readFileSync(`/dev/shm/sem.${name.slice(1)}`);
   return bytes.readUInt32LE(4);
+}
+
+/** A semaphore under test, whatever its kind. */
+export interface Units {
+  /** Takes one unit, waiting as the options say. */
+  take(options: WaitOptions): Promise<unknown>;
+  /** Takes one unit, blocking. */
+  takeSync(options: WaitOptions): unknown;
+  /** Gives one unit. */
+  give(): void;
+  /** The current value. */
+  value(): number;
+}
+
+/**
+ * Takes units until none comes for `idleMs`.
+ *
+ * @param units The semaphore.
+ * @param idleMs How long a wait may last before the posts are taken to be over.
+ * @returns How many were taken.
+ */
+export async function takeUntilIdle(units: Units, idleMs: number): Promise<number> {
+  let taken = 0;
+  try {
+    while (true) {
+      await units.take({ timeout: idleMs });
+      taken++;
+    }
+  } catch (e) {
+    if (!(e instanceof IpcError && e.code === "ETIMEDOUT")) throw e;
+  }
+  return taken;
+}
+
+/**
+ * Takes units while a poster runs, giving waits up at random after 0–3 ms, half by their
+ * timeout and half by an abort, so that waits end at every stage (spinning, parked, in
+ * the kernel, just woken).
+ *
+ * @param units The semaphore.
+ * @param posting The poster, running.
+ * @returns How many units were taken and how many waits were given up.
+ */
+export async function takeWhileGivingUp(
+  units: Units,
+  posting: Promise<FixtureResult>,
+): Promise<{ taken: number; gaveUp: number }> {
+  let taken = 0, gaveUp = 0, done = false;
+  void posting.then(() => done = true);
+  while (!done || units.value() > 0) {
+    const controller = new AbortController();
+    const ms = Math.random() * 3;
+    const timer = setTimeout(() => controller.abort("gave up"), ms);
+    try {
+      await units.take(Math.random() < 0.5 ? { timeout: ms } : { signal: controller.signal });
+      taken++;
+    } catch (e) {
+      if (e !== "gave up" && !(e instanceof IpcError && e.code === "ETIMEDOUT")) throw e;
+      gaveUp++;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { taken, gaveUp };
+}
+
+/**
+ * Waits (sync or async) for 20 units from a peer that posts them, then posts 20 for the
+ * same peer waiting.
+ *
+ * @param units The semaphore.
+ * @param mode How this process waits, and so the peer.
+ * @param peer Starts the peer with `post` or `wait-<mode>` as its action.
+ */
+export async function exchangeWithPeer(
+  units: Units,
+  mode: string,
+  peer: (action: string) => Promise<FixtureResult>,
+): Promise<void> {
+  const posting = peer("post");
+  for (let i = 0; i < 20; i++) {
+    if (mode === "sync") units.takeSync({ timeout: 10_000 });
+    else await units.take({ timeout: 10_000 });
+  }
+  if (unitsOf(await posting) !== 20) throw new Error("the peer posted a wrong count");
+  const waiting = peer(`wait-${mode}`);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+    units.give();
+  }
+  if (unitsOf(await waiting) !== 20) throw new Error("the peer took a wrong count");
+  if (units.value() !== 0) throw new Error(`${units.value()} units left`);
 }

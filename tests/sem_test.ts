@@ -20,7 +20,16 @@ import {
   tempDir,
   uniqueName,
 } from "./helpers.ts";
-import { countedWaiters, cPeer, runC, unitsOf } from "./sem_helpers.ts";
+import {
+  countedWaiters,
+  cPeer,
+  exchangeWithPeer,
+  runC,
+  takeUntilIdle,
+  takeWhileGivingUp,
+  type Units,
+  unitsOf,
+} from "./sem_helpers.ts";
 
 /** A new semaphore with a unique name, closed and unlinked on dispose. */
 function fresh(value = 0) {
@@ -37,6 +46,16 @@ function fresh(value = 0) {
         // the test unlinked it
       }
     },
+  };
+}
+
+/** The semaphore as the shared test loops use it. */
+function units(sem: Semaphore): Units {
+  return {
+    take: (options) => sem.acquire(options),
+    takeSync: (options) => sem.acquireSync(options),
+    give: () => sem.release(),
+    value: () => sem.value,
   };
 }
 
@@ -222,19 +241,11 @@ describe("Semaphore across processes", () => {
     for (const mode of ["sync", "async"]) {
       it(`${CURRENT} waits (${mode}) for a ${peer} poster, and the reverse`, async () => {
         using s = fresh();
-        const posting = runFixture(peer, "sem_peer.ts", ["posix", s.name, "post", "20", "3"]);
-        for (let i = 0; i < 20; i++) {
-          if (mode === "sync") s.sem.acquireSync({ timeout: 10_000 });
-          else await s.sem.acquire({ timeout: 10_000 });
-        }
-        assert.equal(unitsOf(await posting), 20);
-        const waiting = runFixture(peer, "sem_peer.ts", ["posix", s.name, `wait-${mode}`, "20"]);
-        for (let i = 0; i < 20; i++) {
-          await sleep(Math.random() * 3);
-          s.sem.release();
-        }
-        assert.equal(unitsOf(await waiting), 20);
-        assert.equal(s.sem.value, 0);
+        await exchangeWithPeer(
+          units(s.sem),
+          mode,
+          (action) => runFixture(peer, "sem_peer.ts", ["posix", s.name, action, "20", "3"]),
+        );
       });
     }
   }
@@ -281,15 +292,7 @@ describe("Semaphore across processes", () => {
     const draining = runC(["drain", s.name, "1500"]);
     await sleep(100); // the C waiter is blocked by now
     const posting = runFixture(OTHER, "sem_peer.ts", ["posix", s.name, "post", "200", "4"]);
-    let mine = 0;
-    try {
-      while (true) {
-        await s.sem.acquire({ timeout: 1500 });
-        mine++;
-      }
-    } catch (e) {
-      if (!isCode("ETIMEDOUT")(e)) throw e;
-    }
+    const mine = await takeUntilIdle(units(s.sem), 1500);
     assert.equal(unitsOf(await posting), 200);
     const theirs = unitsOf(await draining);
     assert.equal(mine + theirs, 200, `sysipc ${mine}, C ${theirs}`);
@@ -302,25 +305,7 @@ describe("Semaphore across processes", () => {
     async () => {
       using s = fresh();
       const posting = runC(["post", s.name, "2000", "2000"], 110_000);
-      let taken = 0, gaveUp = 0, done = false;
-      void posting.then(() => done = true);
-      while (!done || s.sem.value > 0) {
-        const controller = new AbortController();
-        const ms = Math.random() * 3;
-        const timer = setTimeout(() => controller.abort("gave up"), ms);
-        try {
-          // Half the waits end by their timeout, half by an abort, at every stage.
-          await s.sem.acquire(
-            Math.random() < 0.5 ? { timeout: ms } : { signal: controller.signal },
-          );
-          taken++;
-        } catch (e) {
-          if (e !== "gave up" && !isCode("ETIMEDOUT")(e)) throw e;
-          gaveUp++;
-        } finally {
-          clearTimeout(timer);
-        }
-      }
+      const { taken, gaveUp } = await takeWhileGivingUp(units(s.sem), posting);
       assert.equal(unitsOf(await posting), 2000);
       assert.equal(taken + s.sem.value, 2000, `taken ${taken}, left ${s.sem.value}`);
       assert.ok(gaveUp > 0, "some waits were given up");

@@ -22,7 +22,15 @@ import {
   sleep,
   tempDir,
 } from "./helpers.ts";
-import { cPeer, runC, unitsOf } from "./sem_helpers.ts";
+import {
+  cPeer,
+  exchangeWithPeer,
+  runC,
+  takeUntilIdle,
+  takeWhileGivingUp,
+  type Units,
+  unitsOf,
+} from "./sem_helpers.ts";
 
 const isCode = (code: string) => (e: unknown) => e instanceof IpcError && e.code === code;
 
@@ -50,6 +58,17 @@ const down = (index = 0, extra: Partial<SemaphoreOperation> = {}) => [
   { index, delta: -1, ...extra },
 ];
 const up = (index = 0) => [{ index, delta: 1 }];
+
+/** Semaphore 0 of a set as the shared test loops use it. */
+function units(set: SysVSemaphoreSet): Units {
+  const take = down(), give = up();
+  return {
+    take: (options) => set.op(take, options),
+    takeSync: (options) => set.opSync(take, options),
+    give: () => set.opSync(give),
+    value: () => set.getValue(0),
+  };
+}
 
 /** Waits until `check` holds, polling every few ms (for states another thread reaches). */
 async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -295,19 +314,11 @@ describe("SysVSemaphoreSet across processes", () => {
       it(`${CURRENT} waits (${mode}) for a ${peer} poster, and the reverse`, async () => {
         using set = fresh();
         const id = String(set.id);
-        const posting = runFixture(peer, "sem_peer.ts", ["sysv", id, "post", "20", "3"]);
-        for (let i = 0; i < 20; i++) {
-          if (mode === "sync") set.opSync(down(), { timeout: 10_000 });
-          else await set.op(down(), { timeout: 10_000 });
-        }
-        assert.equal(unitsOf(await posting), 20);
-        const waiting = runFixture(peer, "sem_peer.ts", ["sysv", id, `wait-${mode}`, "20"]);
-        for (let i = 0; i < 20; i++) {
-          await sleep(Math.random() * 3);
-          set.opSync(up());
-        }
-        assert.equal(unitsOf(await waiting), 20);
-        assert.equal(set.getValue(0), 0);
+        await exchangeWithPeer(
+          units(set),
+          mode,
+          (action) => runFixture(peer, "sem_peer.ts", ["sysv", id, action, "20", "3"]),
+        );
       });
     }
   }
@@ -395,15 +406,7 @@ describe("SysVSemaphoreSet across processes", () => {
     const draining = runC(["sysv-drain", String(set.id), "1500"]);
     await until(() => set.waitingCount(0) === 1, "the C waiter");
     const posting = runFixture(OTHER, "sem_peer.ts", ["sysv", String(set.id), "post", "200", "4"]);
-    let mine = 0;
-    try {
-      while (true) {
-        await set.op(down(), { timeout: 1500 });
-        mine++;
-      }
-    } catch (e) {
-      if (!isCode("ETIMEDOUT")(e)) throw e;
-    }
+    const mine = await takeUntilIdle(units(set), 1500);
     assert.equal(unitsOf(await posting), 200);
     const theirs = unitsOf(await draining);
     assert.equal(mine + theirs, 200, `sysipc ${mine}, C ${theirs}`);
@@ -416,25 +419,7 @@ describe("SysVSemaphoreSet across processes", () => {
     async () => {
       using set = fresh();
       const posting = runC(["sysv-post", String(set.id), "2000", "2000"], 110_000);
-      let taken = 0, gaveUp = 0, done = false;
-      void posting.then(() => done = true);
-      while (!done || set.getValue(0) > 0) {
-        const controller = new AbortController();
-        const ms = Math.random() * 3;
-        const timer = setTimeout(() => controller.abort("gave up"), ms);
-        try {
-          await set.op(
-            down(),
-            Math.random() < 0.5 ? { timeout: ms } : { signal: controller.signal },
-          );
-          taken++;
-        } catch (e) {
-          if (e !== "gave up" && !isCode("ETIMEDOUT")(e)) throw e;
-          gaveUp++;
-        } finally {
-          clearTimeout(timer);
-        }
-      }
+      const { taken, gaveUp } = await takeWhileGivingUp(units(set), posting);
       assert.equal(unitsOf(await posting), 2000);
       await sleep(20);
       assert.equal(taken + set.getValue(0), 2000, `taken ${taken}, left ${set.getValue(0)}`);
