@@ -162,3 +162,24 @@ export async function exchangeWithPeer(
   if (unitsOf(await waiting) !== 20) throw new Error("the peer took a wrong count");
   if (units.value() !== 0) throw new Error(`${units.value()} units left`);
 }
+
+/**
+ * Takes units while a C waiter, blocked first, takes them too and another process posts
+ * 200, then checks that each side had a fair share (at least a fifth).
+ *
+ * @param units The semaphore.
+ * @param draining The C waiter (`drain` or `sysv-drain`), already blocked.
+ * @param posting The poster of 200 units.
+ */
+export async function shareWithC(
+  units: Units,
+  draining: Promise<FixtureResult>,
+  posting: Promise<FixtureResult>,
+): Promise<void> {
+  const mine = await takeUntilIdle(units, 1500);
+  if (unitsOf(await posting) !== 200) throw new Error("the poster posted a wrong count");
+  const theirs = unitsOf(await draining);
+  if (mine + theirs !== 200 || mine < 40 || theirs < 40) {
+    throw new Error(`not a fair share of 200: sysipc took ${mine}, C ${theirs}`);
+  }
+}
