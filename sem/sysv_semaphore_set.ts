@@ -7,8 +7,11 @@
  * `ffi/wait/offload.ts`: spin first, then the helper, cancelled with a signal that makes
  * `semop` return `EINTR`). The helper is part of this process, so `undo` (`SEM_UNDO`)
  * adjustments it makes are this process's and are applied when it exits. An `op` that the
- * kernel completed just after its wait was given up is undone at once by the inverse
- * operations, so a timed-out or aborted `op` never takes anything.
+ * kernel completed just after its wait was given up is undone by the inverse operations,
+ * so a timed-out or aborted `op` never takes anything (at once; when it moved units that
+ * someone took meanwhile, as soon as they can be put back). An `op` that must wait while
+ * other processes are queued on its semaphores parks at once instead of spinning: the
+ * kernel hands units to the queued waiters in order.
  *
  * @module
  */
@@ -119,7 +122,8 @@ function unchanged(ops: readonly SemaphoreOperation[], source: unknown[]): boole
   for (let i = 0, j = 0; i < ops.length; i++, j += 4) {
     const op = ops[i];
     if (
-      typeof op !== "object" || op === null || op.index !== source[j] || op.delta !== source[j + 1] || op.undo !== source[j + 2] ||
+      typeof op !== "object" || op === null || op.index !== source[j] ||
+      op.delta !== source[j + 1] || op.undo !== source[j + 2] ||
       op.noWait !== source[j + 3]
     ) return false;
   }
@@ -189,7 +193,9 @@ export class SysVSemaphoreSet implements Disposable {
     const count = options?.count;
     if (count !== undefined) checkInteger(count, "count", 1, 32000);
     const flags = sysvGetFlags(create);
-    const id = libc.syscall(C.SYS_semget, k, count ?? (create.create ? 1 : 0), flags, 0, 0, 0);
+    // IPC_PRIVATE always makes a new set, create or not: it needs a size too.
+    const size = count ?? (create.create || k === C.IPC_PRIVATE ? 1 : 0);
+    const id = libc.syscall(C.SYS_semget, k, size, flags, 0, 0, 0);
     if (id === -1) throw new IpcError({ errno: errno(), syscall: "semget", path: keyText(k) });
     return SysVSemaphoreSet.#attach(id, false);
   }
