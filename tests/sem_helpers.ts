@@ -5,15 +5,17 @@
  * @module
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { IpcError } from "../mod.ts";
 import type { WaitOptions } from "../ffi/wait/mod.ts";
 import { type FixtureResult, ROOT } from "./helpers.ts";
 
 function compile(): { path: string; skip: false } | { path: ""; skip: string } {
   const dir = mkdtempSync(join(tmpdir(), "sysipc-sem-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "sem_peer");
   const source = join(ROOT, "tests", "fixtures", "sem_peer.c");
   const r = spawnSync("gcc", ["-O2", "-Wall", "-o", path, source], { encoding: "utf8" });
