@@ -167,7 +167,10 @@ export async function exchangeWithPeer(
 
 /**
  * Takes units while a C waiter, blocked first, takes them too and another process posts
- * 200, then checks that each side had a fair share (at least a fifth).
+ * 200, then checks that each side had a fair share: at least 30. Measured here: sysipc
+ * takes 33–44 % with io_uring, 21–44 % on the polling backend (its wake-ups cross a helper
+ * thread, so it loses more races to the C waiter just woken); waits that poll a word or
+ * retry on a timer took 0–1 %.
  *
  * @param units The semaphore.
  * @param draining The C waiter (`drain` or `sysv-drain`), already blocked.
@@ -181,7 +184,7 @@ export async function shareWithC(
   const mine = await takeUntilIdle(units, 1500);
   if (unitsOf(await posting) !== 200) throw new Error("the poster posted a wrong count");
   const theirs = unitsOf(await draining);
-  if (mine + theirs !== 200 || mine < 40 || theirs < 40) {
+  if (mine + theirs !== 200 || mine < 30 || theirs < 30) {
     throw new Error(`not a fair share of 200: sysipc took ${mine}, C ${theirs}`);
   }
 }
