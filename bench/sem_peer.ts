@@ -26,39 +26,43 @@ export interface Channel {
   wait(): Promise<unknown>;
 }
 
+/** A named semaphore as a channel. */
+export function semaphoreChannel(sem: Semaphore): Channel {
+  return {
+    post: () => sem.release(),
+    waitSync: () => sem.acquireSync(),
+    wait: () => sem.acquire(),
+  };
+}
+
+/** Semaphore `index` of a System V set as a channel. */
+export function setChannel(set: SysVSemaphoreSet, index: number): Channel {
+  const up = [{ index, delta: 1 }], down = [{ index, delta: -1 }];
+  return { post: () => set.opSync(up), waitSync: () => set.opSync(down), wait: () => set.op(down) };
+}
+
+/** An eventfd as a channel. */
+export function eventChannel(event: EventFd): Channel {
+  return { post: () => event.signal(), waitSync: () => event.waitSync(), wait: () => event.wait() };
+}
+
 if (import.meta.main) {
   const [kind, mode, target, totalText] = process.argv.slice(2) as [string, string, string, string];
   const total = Number(totalText);
-  let ping: Channel, pong: Channel;
-  if (kind === "posix") {
-    const a = Semaphore.open(`${target}-0`), b = Semaphore.open(`${target}-1`);
-    ping = { post: () => a.release(), waitSync: () => a.acquireSync(), wait: () => a.acquire() };
-    pong = { post: () => b.release(), waitSync: () => b.acquireSync(), wait: () => b.acquire() };
-  } else if (kind === "sysv") {
-    const set = SysVSemaphoreSet.fromId(Number(target));
-    const channel = (index: number): Channel => {
-      const up = [{ index, delta: 1 }], down = [{ index, delta: -1 }];
-      return {
-        post: () => set.opSync(up),
-        waitSync: () => set.opSync(down),
-        wait: () => set.op(down),
-      };
-    };
-    [ping, pong] = [channel(0), channel(1)];
-  } else {
-    const a = EventFd.fromFd(3), b = EventFd.fromFd(4);
-    ping = { post: () => a.signal(), waitSync: () => a.waitSync(), wait: () => a.wait() };
-    pong = { post: () => b.signal(), waitSync: () => b.waitSync(), wait: () => b.wait() };
-  }
+  const [ping, pong] = kind === "posix"
+    ? [0, 1].map((i) => semaphoreChannel(Semaphore.open(`${target}-${i}`)))
+    : kind === "sysv"
+    ? ((set) => [0, 1].map((i) => setChannel(set, i)))(SysVSemaphoreSet.fromId(Number(target)))
+    : [3, 4].map((fd) => eventChannel(EventFd.fromFd(fd)));
   if (mode === "sync") {
     for (let i = 0; i < total; i++) {
-      ping.waitSync();
-      pong.post();
+      ping!.waitSync();
+      pong!.post();
     }
   } else {
     for (let i = 0; i < total; i++) {
-      await ping.wait();
-      pong.post();
+      await ping!.wait();
+      pong!.post();
     }
   }
 }

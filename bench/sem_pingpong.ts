@@ -21,7 +21,14 @@ import { waitEngine } from "../ffi/mod.ts";
 import { spawn } from "../pipe/mod.ts";
 import { EventFd, Semaphore, SysVSemaphoreSet } from "../sem/mod.ts";
 import { checkExit, CURRENT, intOption, pinned, type Result, scriptCommand } from "./_runtime.ts";
-import { type Channel, KINDS, MODES } from "./sem_peer.ts";
+import {
+  type Channel,
+  eventChannel,
+  KINDS,
+  MODES,
+  semaphoreChannel,
+  setChannel,
+} from "./sem_peer.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,37 +50,27 @@ const peerCpu = values["peer-cpu"] === undefined
   : intOption(values["peer-cpu"], "peer-cpu");
 const total = warmup + messages;
 
-let ping: Channel, pong: Channel;
+let channels: Channel[];
 let target = "-";
-const cleanup: (() => void)[] = [];
 let fds: Record<number, EventFd> = {};
+let cleanup: () => void;
 if (kind === "posix") {
-  const base = `/sem-bench-${process.pid}`;
-  const [a, b] = [0, 1].map((i) => Semaphore.open(`${base}-${i}`, { create: true }));
-  ping = { post: () => a!.release(), waitSync: () => a!.acquireSync(), wait: () => a!.acquire() };
-  pong = { post: () => b!.release(), waitSync: () => b!.acquireSync(), wait: () => b!.acquire() };
-  target = base;
-  cleanup.push(() => [a, b].forEach((s) => (s!.unlink(), s!.close())));
+  target = `/sem-bench-${process.pid}`;
+  const sems = [0, 1].map((i) => Semaphore.open(`${target}-${i}`, { create: true }));
+  channels = sems.map(semaphoreChannel);
+  cleanup = () => sems.forEach((s) => (s.unlink(), s.close()));
 } else if (kind === "sysv") {
   const set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
-  const channel = (index: number): Channel => {
-    const up = [{ index, delta: 1 }], down = [{ index, delta: -1 }];
-    return {
-      post: () => set.opSync(up),
-      waitSync: () => set.opSync(down),
-      wait: () => set.op(down),
-    };
-  };
-  [ping, pong] = [channel(0), channel(1)];
   target = String(set.id);
-  cleanup.push(() => set.remove());
+  channels = [0, 1].map((i) => setChannel(set, i));
+  cleanup = () => set.remove();
 } else {
-  const [a, b] = [new EventFd(), new EventFd()];
-  ping = { post: () => a.signal(), waitSync: () => a.waitSync(), wait: () => a.wait() };
-  pong = { post: () => b.signal(), waitSync: () => b.waitSync(), wait: () => b.wait() };
-  fds = { 3: a, 4: b };
-  cleanup.push(() => (a.close(), b.close()));
+  const events = [new EventFd(), new EventFd()];
+  fds = { 3: events[0]!, 4: events[1]! };
+  channels = events.map(eventChannel);
+  cleanup = () => events.forEach((e) => e.close());
 }
+const [ping, pong] = channels as [Channel, Channel];
 
 const [command, args] = pinned(
   peerCpu,
@@ -97,7 +94,7 @@ if (mode === "sync") {
 }
 const elapsed = performance.now() - t0;
 checkExit("sem_peer.ts", await child.status);
-for (const f of cleanup) f();
+cleanup();
 
 const result: Result = {
   bench: "sem",
