@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execPath } from "node:process";
@@ -129,4 +130,40 @@ export function intOption(value: string, name: string, min = 0): number {
     throw new RangeError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/**
+ * Runs a command to completion.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param timeoutMs Kill it (SIGKILL) after this long.
+ * @returns Its stdout; throws with what went wrong when it fails.
+ */
+export function run(command: string, args: string[], timeoutMs: number): string {
+  const r = spawnSync(command, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  if (r.error) throw new Error(`${command}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * The median of some numbers (NaN, for a failed sample, left out).
+ *
+ * @param xs The numbers.
+ * @returns Their median, NaN when there is none.
+ */
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

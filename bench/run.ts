@@ -39,8 +39,10 @@ import {
   BENCH_DIR,
   CURRENT,
   intOption,
+  median,
   pinned,
   type Result,
+  run,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
@@ -191,22 +193,6 @@ const CASES: Case[] = [
   builtinCase("bun"),
 ].filter((c) => c.runtime !== "c" || !noC);
 
-/** Runs a command to completion; returns its stdout, or throws with what went wrong. */
-function run(command: string, args: string[], timeoutMs: number): string {
-  const r = spawnSync(command, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
-  }
-  return r.stdout;
-}
-
 /** The first line of a command's output, or `"unknown"` when it cannot run. */
 function version(command: string, args: string[]): string {
   try {
@@ -214,12 +200,6 @@ function version(command: string, args: string[]): string {
   } catch {
     return "unknown";
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // ---------------------------------------------------------------------------------------

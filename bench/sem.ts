@@ -27,7 +27,6 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
@@ -37,8 +36,10 @@ import {
   BENCH_DIR,
   CURRENT,
   intOption,
+  median,
   pinned,
   type Result,
+  run,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
@@ -91,33 +92,14 @@ const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "sem_pingpong");
 mkdirSync(OUT_DIR, { recursive: true });
 
-/** Runs a command to completion; returns its stdout, or throws with what went wrong. */
-function run(command: string, args: string[], timeoutMs = 120_000): string {
-  const r = spawnSync(command, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
-  }
-  return r.stdout;
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** Why the C baseline cannot run here, if it cannot. */
 const noC = (() => {
   try {
-    run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "sem_pingpong.c")]);
+    run(
+      "gcc",
+      ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "sem_pingpong.c")],
+      120_000,
+    );
   } catch (e) {
     return `gcc could not build the C baseline (install gcc and libc6-dev): ${
       e instanceof Error ? e.message.split("\n")[0] : e
@@ -126,7 +108,7 @@ const noC = (() => {
   return undefined;
 })();
 if (noC) console.error(`C baseline skipped: ${noC}`);
-if (placements.some((p) => p !== "none")) run("taskset", ["-c", "0", "true"]);
+if (placements.some((p) => p !== "none")) run("taskset", ["-c", "0", "true"], 30_000);
 
 interface Case {
   name: string;
@@ -182,7 +164,8 @@ for (let round = 1; round <= rounds; round++) {
     for (const c of CASES) {
       let value = NaN;
       try {
-        const out = run(...pinned(parentCpu, c.command(peerCpu))).trim().split("\n").pop()!;
+        const out = run(...pinned(parentCpu, c.command(peerCpu)), 300_000).trim().split("\n")
+          .pop()!;
         const result = JSON.parse(out) as Result;
         if (result.case !== c.name) throw new Error(`unexpected result ${out}`);
         value = result.mean_us;
