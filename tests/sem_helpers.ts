@@ -1,28 +1,37 @@
 /**
  * Helpers shared by the sem tests: the C peer (tests/fixtures/sem_peer.c, compiled once per
- * process), running it, and reading a glibc semaphore's waiter count from /dev/shm.
+ * version of it), running it, and reading a glibc semaphore's waiter count from /dev/shm.
  *
  * @module
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { IpcError } from "../mod.ts";
 import type { WaitOptions } from "../ffi/wait/mod.ts";
 import { type FixtureResult, ROOT } from "./helpers.ts";
 
+/**
+ * Compiles the C peer into node_modules/.cache (ignored by git), once per version of its
+ * source: test processes (which do not run exit handlers) leave nothing behind in /tmp,
+ * and concurrent ones each build into a file of their own, then rename it into place.
+ */
 function compile(): { path: string; skip: false } | { path: ""; skip: string } {
-  const dir = mkdtempSync(join(tmpdir(), "sysipc-sem-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, "sem_peer");
   const source = join(ROOT, "tests", "fixtures", "sem_peer.c");
-  const r = spawnSync("gcc", ["-O2", "-Wall", "-o", path, source], { encoding: "utf8" });
+  const hash = createHash("sha256").update(readFileSync(source)).digest("hex").slice(0, 16);
+  const dir = join(ROOT, "node_modules", ".cache", "sysipc-tests");
+  const path = join(dir, `sem_peer-${hash}`);
+  if (existsSync(path)) return { path, skip: false };
+  mkdirSync(dir, { recursive: true });
+  const building = `${path}.${process.pid}`;
+  const r = spawnSync("gcc", ["-O2", "-Wall", "-o", building, source], { encoding: "utf8" });
   if ((r.error as { code?: string } | undefined)?.code === "ENOENT") {
     return { path: "", skip: "gcc is not installed (apt-get install gcc libc6-dev)" };
   }
   if (r.status !== 0) throw new Error(`gcc failed on sem_peer.c: ${r.stderr}`);
+  renameSync(building, path);
   return { path, skip: false };
 }
 
