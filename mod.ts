@@ -3,8 +3,8 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names (`./signal`), Unix domain sockets (`./uds`), POSIX and System V message
- * queues (`./mq`), and the raw layer (`./ffi`).
+ * signal names and signals (`./signal`), Unix domain sockets (`./uds`), POSIX and System V
+ * message queues (`./mq`), semaphores and eventfd (`./sem`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -33,6 +33,17 @@ export {
 export * from "./signal/mod.ts";
 export * from "./uds/mod.ts";
 export * from "./mq/mod.ts";
+export {
+  EventFd,
+  type EventFdOptions,
+  Permit,
+  Semaphore,
+  type SemaphoreOpenOptions,
+  type SemaphoreOperation,
+  SysVSemaphoreSet,
+  type SysVSemaphoreSetOptions,
+  type SysVSemaphoreSetStat,
+} from "./sem/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

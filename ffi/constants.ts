@@ -186,6 +186,25 @@ export const linux = {
   AT_SYMLINK_NOFOLLOW: 0x100,
   O_PATH: 0o10000000,
   O_NOFOLLOW: 0o400000, // x86_64; see the aarch64 override
+  // sem: System V semaphores (sys/sem.h; x86_64 system call numbers), POSIX semaphores
+  // (limits.h, time.h) and eventfd (sys/eventfd.h).
+  SYS_semget: 64,
+  SYS_semop: 65,
+  SYS_semctl: 66,
+  SYS_semtimedop: 220,
+  SEM_UNDO: 0x1000,
+  GETPID: 11,
+  GETVAL: 12,
+  GETALL: 13,
+  GETNCNT: 14,
+  GETZCNT: 15,
+  SETVAL: 16,
+  SETALL: 17,
+  SEMVMX: 32767,
+  SEM_VALUE_MAX: 0x7fffffff,
+  EFD_SEMAPHORE: 1,
+  EFD_NONBLOCK: 0o4000,
+  EFD_CLOEXEC: 0o2000000,
 };
 
 const linuxAarch64: Partial<typeof linux> = {
@@ -197,6 +216,11 @@ const linuxAarch64: Partial<typeof linux> = {
   SYS_msgsnd: 189,
   SYS_msgrcv: 188,
   SYS_msgctl: 187,
+  // The generic system call table.
+  SYS_semget: 190,
+  SYS_semop: 193,
+  SYS_semctl: 191,
+  SYS_semtimedop: 192,
 };
 
 /** The constants of the platform sysipc runs on. */

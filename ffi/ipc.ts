@@ -132,7 +132,7 @@ export function sysvGetFlags(
  *
  * @example
  * ```ts
- * import { ftok } from "@sysipc/sysipc/ffi";
+ * import { ftok } from "@sysipc/sysipc/ffi"; // also exported by ./sem and ./mq
  * const key = ftok("/tmp", 1); // the same in every process that asks
  * ```
  *

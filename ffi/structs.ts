@@ -236,6 +236,26 @@ export const itimerspec = layout("struct itimerspec", ["time.h"], 32, {
   it_interval: 0,
   it_value: 16,
 });
+/** `struct sembuf` (sys/sem.h): one operation of a System V `semop`. */
+export const sembuf = layout("struct sembuf", ["sys/sem.h"], 6, {
+  sem_num: 0,
+  sem_op: 2,
+  sem_flg: 4,
+});
+
+/** `struct semid_ds` (sys/sem.h), 64-bit: what `semctl(IPC_STAT)` fills. */
+export const semidDs = layout("struct semid_ds", ["sys/sem.h"], 104, {
+  sem_perm: 0,
+  sem_otime: 48,
+  sem_ctime: 64,
+  sem_nsems: 80,
+});
+
+/**
+ * glibc's `sem_t` (semaphore.h), opaque here: on 64-bit glibc ≥ 2.21 a 64-bit word (the
+ * value in the low half, the number of waiters in the high half), then `private`.
+ */
+export const semT = layout("sem_t", ["semaphore.h"], 32, {});
 
 /** Every layout, for the layout test. */
 export const layouts: readonly Layout[] = [
@@ -269,4 +289,7 @@ export const layouts: readonly Layout[] = [
   rlimit,
   sigevent,
   itimerspec,
+  sembuf,
+  semidDs,
+  semT,
 ];

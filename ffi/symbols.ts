@@ -237,6 +237,38 @@ export const symbols = {
   timer_settime: { parameters: ["usize", "i32", "buffer", "buffer"], result: "i32" },
   // int timer_delete(timer_t timerid)
   timer_delete: { parameters: ["usize"], result: "i32" },
+  // sem
+  // sem_t *sem_open(const char *name, int oflag, mode_t mode, unsigned int value)
+  // A sem_t is passed as a view over its mapped memory ("buffer"), which keeps Deno's fast
+  // call path; glibc maps it from /dev/shm and it never moves.
+  sem_open: { parameters: ["buffer", "i32", "u32", "u32"], result: "usize" },
+  // int sem_close(sem_t *sem)
+  sem_close: { parameters: ["buffer"], result: "i32" },
+  // int sem_unlink(const char *name)
+  sem_unlink: { parameters: ["buffer"], result: "i32" },
+  // int sem_post(sem_t *sem)
+  sem_post: { parameters: ["buffer"], result: "i32" },
+  // int sem_wait(sem_t *sem)
+  sem_wait: { parameters: ["buffer"], result: "i32" },
+  // int sem_trywait(sem_t *sem)
+  sem_trywait: { parameters: ["buffer"], result: "i32" },
+  // int sem_timedwait(sem_t *sem, const struct timespec *abstime): CLOCK_REALTIME
+  sem_timedwait: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *abstime): glibc 2.30
+  sem_clockwait: { parameters: ["buffer", "i32", "buffer"], result: "i32", optional: true },
+  // int sem_getvalue(sem_t *sem, int *value)
+  sem_getvalue: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int sem_init(sem_t *sem, int pshared, unsigned int value): the layout probe only
+  sem_init: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // const char *gnu_get_libc_version(void): glibc only
+  gnu_get_libc_version: { parameters: [], result: "usize", optional: true },
+  // int semop(int semid, struct sembuf *sops, size_t nsops); the kernel reads nsops as an
+  // unsigned int, so "u32" is exact and keeps Deno's fast path
+  semop: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // int semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *t)
+  semtimedop: { parameters: ["i32", "buffer", "u32", "buffer"], result: "i32" },
+  // int eventfd_read(int fd, eventfd_t *value): read(2) of the 8-byte counter
+  eventfd_read: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Record<string, SymbolDef>;
 
 /** The shape of the symbol table. */

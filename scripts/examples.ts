@@ -25,7 +25,6 @@ const RUNTIMES = {
   bun: (file: string) => [join(ROOT, "node_modules/.bin/bun"), file],
 };
 /** The library's directories, whose JSDoc examples are run with README.md's. */
-const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "signal", "mq"];
 
 const { values } = parseArgs({ options: { timeout: { type: "string", default: "20000" } } });
 const timeoutMs = Number(values.timeout);
@@ -129,6 +128,15 @@ function run(argv: string[], cwd: string): Promise<Outcome> {
     });
   });
 }
+
+/** The library's folders: those deno.json exports a module from. */
+const LIBRARY_DIRS = [
+  ...new Set(
+    Object.values(exportsMap).map((p) => p.slice(2).split("/").slice(0, -1).join("/")).filter(
+      Boolean,
+    ),
+  ),
+];
 
 const sources = [
   "README.md",

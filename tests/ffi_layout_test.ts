@@ -33,6 +33,7 @@ const NO_C_MACRO: Readonly<Record<string, string>> = {
   FUTEX2_SIZE_U32: "added in Linux 6.7; Debian 12's linux-libc-dev has the 6.1 headers",
   // uds
   SCM_MAX_FD: "the kernel's own limit (include/net/scm.h), which no user-space header defines",
+  SEMVMX: "defined only in linux/sem.h, which cannot be included together with sys/sem.h",
 };
 
 /**
@@ -61,6 +62,10 @@ const CONSTANT_HEADERS = [
   "signal.h",
   "spawn.h",
   "sys/ipc.h",
+  "sys/sem.h",
+  "sys/eventfd.h",
+  "semaphore.h",
+  "time.h",
   "sys/mman.h",
   "sys/stat.h",
   "sys/syscall.h",

@@ -109,6 +109,8 @@ describe("worker offload", () => {
     });
   }
 
+  // Under `deno test` each new Worker type-checks its module first (≈ 0.7 s, several
+  // seconds each on a busy host), and this test starts 8 of them.
   it("more concurrent waits than helper threads all complete", async () => {
     using sem = semaphore();
     // Under `deno test` each new helper type-checks its module as it starts (≈ 1.2 s on a

@@ -24,7 +24,8 @@ import { runtime } from "../runtime.ts";
 import { timespec, uringSqe as SQE } from "../structs.ts";
 import type { WaitOptions } from "./options.ts";
 import { retryWithDeadline } from "./options.ts";
-import { startOp } from "./engine.ts";
+import { startOp, waitEngine } from "./engine.ts";
+import { getRing } from "./ring.ts";
 import { pollRetry } from "./poll.ts";
 import { spinThenPark } from "./spin.ts";
 import { track, type WaitContext } from "./track.ts";
@@ -108,6 +109,19 @@ export function wakeFutex(word: FutexWord, count = 0x7fffffff): number {
   const woken = libc.syscall(C.SYS_futex, word.address, C.FUTEX_WAKE, count, 0, 0, 0);
   if (woken < 0) throw new IpcError({ errno: errno(), syscall: "futex" });
   return woken;
+}
+
+/**
+ * Whether {@linkcode waitFutex} parks in the kernel (the ring has `FUTEX_WAIT`), where a
+ * wake-up reaches it in queue order with every other waiter of the word. Otherwise it
+ * polls the word on a timer, and a waiter blocked in the kernel (a C program, say) gets
+ * every single wake-up first: a caller that must share wake-ups fairly can make the
+ * `futex` call in a helper thread instead (`offload`), measured fair in the sem tests.
+ *
+ * @returns `true` when async futex waits park in the kernel.
+ */
+export function futexWaitParks(): boolean {
+  return waitEngine() === "io_uring" && getRing()?.supported.has(C.IORING_OP_FUTEX_WAIT) === true;
 }
 
 /**

@@ -42,6 +42,7 @@ export { offload, type OffloadRequest, warmOffload } from "./offload.ts";
 export { retryWithTimer } from "./interrupt.ts";
 export {
   type FutexResult,
+  futexWaitParks,
   type FutexWord,
   futexWord,
   waitFutex,

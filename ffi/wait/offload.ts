@@ -81,6 +81,7 @@ export interface OffloadRequest {
 const MAX_HELPERS = 8;
 const IDLE_MS = 10_000;
 const RESIGNAL_MS = 2;
+const MIN_SPIN_US = 300;
 
 interface Helper {
   worker: Worker;
@@ -221,7 +222,8 @@ function release(helper: Helper): void {
 /**
  * Makes a blocking system call in a helper thread, without blocking the event loop. Like
  * every wait, it first spins: `request.attempt` is tried once per event-loop turn for the
- * handle's spin budget (`context.spin`), then the call goes to a helper thread.
+ * handle's spin budget (`context.spin`, at least 300 µs here), then the call goes to a
+ * helper thread.
  *
  * @param request The call, its non-blocking fallback and what to do with a late result.
  * @param options Timeout and abort signal.
@@ -234,6 +236,13 @@ export function offload(
   options: WaitOptions | undefined,
   context: WaitContext,
 ): Promise<number> {
+  // A park here costs two or three thread wake-ups (the helper's, then the main thread's),
+  // each up to milliseconds on a busy host, so the spin budget never adapts below a floor:
+  // after such slow parks it would halve to 50 µs, and both sides of a request–response
+  // exchange lock into parking (measured, System V async ping-pong, busy 2-CPU host:
+  // 830–1650 µs a round trip with a 0 floor, 300–360 µs with 100 µs, 12–24 µs with 300 µs).
+  const spin = context.spin;
+  if (spin) spin.budget = Math.max(spin.budget, MIN_SPIN_US);
   return track<number>(
     options,
     context,
