@@ -114,6 +114,21 @@ export const linux = {
   FUTEX_WAIT: 0,
   FUTEX_WAKE: 1,
   FUTEX_BITSET_MATCH_ANY: 0xffffffff,
+  // shm: System V attach flags (sys/shm.h), memfd and its seals (sys/mman.h, fcntl.h), msync.
+  SHM_RDONLY: 0o10000,
+  STATX_SIZE: 0x200,
+  MAP_PRIVATE: 2,
+  MS_ASYNC: 1,
+  MS_SYNC: 4,
+  MFD_CLOEXEC: 1,
+  MFD_ALLOW_SEALING: 2,
+  F_ADD_SEALS: 1033,
+  F_GET_SEALS: 1034,
+  F_SEAL_SEAL: 1,
+  F_SEAL_SHRINK: 2,
+  F_SEAL_GROW: 4,
+  F_SEAL_WRITE: 8,
+  F_SEAL_FUTURE_WRITE: 16,
 };
 
 const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };

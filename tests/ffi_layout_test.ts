@@ -60,6 +60,7 @@ const CONSTANT_HEADERS = [
   "spawn.h",
   "sys/ipc.h",
   "sys/mman.h",
+  "sys/shm.h",
   "sys/stat.h",
   "sys/syscall.h",
   "sys/uio.h",
