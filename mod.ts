@@ -3,7 +3,8 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names (`./signal`), and the raw layer (`./ffi`).
+ * shared memory and a shared-memory message channel (`./shm`), signal names (`./signal`),
+ * and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -29,6 +30,7 @@ export {
   openFifoWriter,
   openFifoWriterSync,
 } from "./fifo/mod.ts";
+export * from "./shm/mod.ts";
 export * from "./signal/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";

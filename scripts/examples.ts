@@ -25,7 +25,7 @@ const RUNTIMES = {
   bun: (file: string) => [join(ROOT, "node_modules/.bin/bun"), file],
 };
 /** The library's directories, whose JSDoc examples are run with README.md's. */
-const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "signal"];
+const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "shm", "signal"];
 
 const { values } = parseArgs({ options: { timeout: { type: "string", default: "20000" } } });
 const timeoutMs = Number(values.timeout);

@@ -25,7 +25,7 @@
  *
  * @module
  */
-export { ftok, type SysVKey } from "../ffi/ipc.ts";
+export { type CreateOptions, ftok, type SysVKey } from "../ffi/ipc.ts";
 export {
   type MemfdSeal,
   SharedMemory,

@@ -4,7 +4,6 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { IpcError } from "../ffi/errors.ts";
 import {
   checkFd,
   FdHandle,
