@@ -19,6 +19,7 @@ import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { check, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
+import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { statx } from "../ffi/structs.ts";
 
 const MAP_FAILED = 2n ** 64n - 1n;
@@ -185,8 +186,8 @@ function describe(value: unknown): string {
  * @param readOnly Whether the descriptor is read-only.
  * @param path The name or path, for errors.
  * @returns The mapping.
- * @throws {IpcError} `EINVAL` for an empty object without `size`; errors of `ftruncate`,
- *   `mmap`.
+ * @throws {IpcError} `ENODEV` for what is not a regular file or shared memory object,
+ *   `EINVAL` for an empty object without `size`; errors of `ftruncate`, `mmap`.
  */
 export function mapWhole(
   fd: number,
@@ -194,6 +195,15 @@ export function mapWhole(
   readOnly: boolean,
   path?: string,
 ): Mapping {
+  const type = fileMode(fd) & C.S_IFMT;
+  if (type !== C.S_IFREG) {
+    throw IpcError.of(
+      "ENODEV",
+      "mmap",
+      path,
+      `Only regular files and shared memory objects can be mapped; this is ${fileTypeName(type)}`,
+    );
+  }
   let length = sizeOf(fd, path);
   if (size !== undefined && length < size) {
     check(libc.ftruncate(fd, size), "ftruncate", path);

@@ -172,7 +172,6 @@ export class SysVSharedMemory implements Disposable {
       throw new TypeError(`options must be an object, got ${describeValue(options)}`);
     }
     const readOnly = checkBoolean(options?.readOnly, "readOnly");
-    const size = this.stat().size;
     const address = libc.shmat(this.#id, 0, readOnly ? C.SHM_RDONLY : 0);
     if (address === MAP_FAILED) {
       const e = errno();
@@ -182,6 +181,13 @@ export class SysVSharedMemory implements Disposable {
         path: this.#where(),
         detail: e === EINVAL ? "No such segment (it may have been removed)" : undefined,
       });
+    }
+    let size: number;
+    try {
+      size = this.stat().size;
+    } catch (e) {
+      libc.shmdt(address);
+      throw e;
     }
     const mapping = new Mapping(address, size, "shmdt");
     const bytes = new Uint8Array(mapping.buffer);
