@@ -26,6 +26,11 @@ export interface Platform {
    * wait for data, and end of stream comes once a writer came and left.
    */
   readonly fifoReaderWaitsForWriter: boolean;
+  /**
+   * The largest shared memory mapping sysipc can hand out as one `ArrayBuffer`: 2^53 − 1
+   * bytes on Deno, 2^32 (4 GiB) on Bun.
+   */
+  readonly maxMapping: number;
 }
 
 /**
@@ -48,4 +53,5 @@ export const platform: Platform = {
   get fifoReaderWaitsForWriter() {
     return waitEngine() === "io_uring";
   },
+  maxMapping: runtime.maxMemory,
 };
