@@ -76,8 +76,10 @@ interface Watch {
   checked: number;
 }
 
-let makeMessage: (channel: ShmChannel, bytes: Uint8Array) => ShmMessage;
-let makeSlot: (channel: ShmChannel, bytes: Uint8Array) => ShmSlot;
+let makeMessage: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmMessage;
+let makeSlot: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmSlot;
+let messagePosition: (lease: ShmMessage) => number;
+let slotPosition: (lease: ShmSlot) => number;
 let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) => void;
 
 /**
@@ -218,8 +220,9 @@ export class ShmChannel implements Disposable {
   #closed = false;
   /** How many of this handle's waits are counted in dataWaiters / spaceWaiters. */
   readonly #parked = [0, 0];
-  /** Reservations and views handed out and not yet finished, with their positions. */
-  readonly #leases = new Map<ShmMessage | ShmSlot, number>();
+  /** Per cell: the reservation or view handed out and not yet finished, if any. */
+  readonly #leases: (ShmMessage | ShmSlot | undefined)[] = [];
+  #leaseCount = 0;
   /** Per cell: the last view handed out (reused when the next has the same length). */
   readonly #views: (Uint8Array | undefined)[] = [];
   /** The slot a side last waited on, for life checks of its holder. */
@@ -266,7 +269,7 @@ export class ShmChannel implements Disposable {
    * @returns The channel.
    * @throws {TypeError} For a name that breaks the rule or options of the wrong type.
    * @throws {RangeError} For `slots`, `slotSize` or `mode` out of range, or a segment
-   *   larger than 2^53 − 1 bytes.
+   *   larger than `platform.maxMapping`.
    * @throws {IpcError} `EEXIST` when the name is taken, `EACCES`, `ENOSPC`/`ENOMEM`.
    */
   static create(name: string, options: ShmChannelOptions): ShmChannel {
@@ -279,7 +282,10 @@ export class ShmChannel implements Disposable {
     const mode = options.mode === undefined ? 0o600 : checkInteger(options.mode, "mode", 0, 0o777);
     const g = geometry(slots, slotSize);
     if (g.size > MAX_MAP) {
-      throw new RangeError(`slots × slotSize is too large: the segment would be ${g.size} bytes`);
+      throw new RangeError(
+        `slots × slotSize is too large: the segment would have ${g.size} bytes, more than ` +
+          `this runtime maps (${MAX_MAP})`,
+      );
     }
     const flags = C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_CLOEXEC;
     const fd = checkRetry(() => libc.shm_open(cName, flags, mode), "shm_open", name);
@@ -657,15 +663,15 @@ export class ShmChannel implements Disposable {
   close(): void {
     if (this.#closed) return;
     cancelAll(this.#waits, IpcError.closed("ShmChannel", "close"));
-    for (const [lease, position] of this.#leases) {
+    for (let cell = 0; this.#leaseCount > 0 && cell < this.#slots; cell++) {
+      const lease = this.#leases[cell];
+      if (lease === undefined) continue;
       try {
-        if (lease instanceof ShmSlot) this.#publish(position, SKIP);
-        else this.#release(position);
+        this.#finish(lease, lease instanceof ShmSlot ? SKIP : 0);
       } catch {
         // taken back by a peer (see #revoked): nothing of ours to give up
       }
     }
-    this.#leases.clear();
     this.#closed = true;
     // Waits that were cancelled still count as waiters in the segment: uncount them.
     Atomics.sub(this.#i32, H.spaceWaiters, this.#parked[SEND]!);
@@ -1111,17 +1117,20 @@ export class ShmChannel implements Disposable {
 
   #lease(p: number, write: boolean): ShmMessage | ShmSlot {
     const lease = write
-      ? makeSlot(this, new Uint8Array(this.#mapping.buffer, this.#dataOffset(p), this.#slotSize))
-      : makeMessage(this, this.#view(p, this.#length(p)));
-    this.#leases.set(lease, p);
+      ? makeSlot(this, p, new Uint8Array(this.#mapping.buffer, this.#dataOffset(p), this.#slotSize))
+      : makeMessage(this, p, this.#view(p, this.#length(p)));
+    this.#leases[p % this.#slots] = lease;
+    this.#leaseCount++;
     return lease;
   }
 
   /** Ends a lease: publishes (`length` ≥ 0, or SKIP) or releases (`length` ignored). */
   #finish(lease: ShmMessage | ShmSlot, length: number): void {
-    const p = this.#leases.get(lease);
-    if (p === undefined) return; // closed meanwhile: close() finished it
-    this.#leases.delete(lease);
+    const p = lease instanceof ShmSlot ? slotPosition(lease) : messagePosition(lease);
+    const cell = p % this.#slots;
+    if (this.#leases[cell] !== lease) return; // closed meanwhile: close() finished it
+    this.#leases[cell] = undefined;
+    this.#leaseCount--;
     if (lease instanceof ShmSlot) this.#publish(p, length);
     else this.#release(p);
   }
@@ -1140,15 +1149,18 @@ function syncTimeout(options: SyncWaitOptions | undefined): number | undefined {
  */
 export class ShmMessage implements Disposable {
   readonly #channel: ShmChannel;
+  readonly #position: number;
   #bytes: Uint8Array;
   #released = false;
 
   static {
-    makeMessage = (channel, bytes) => new ShmMessage(channel, bytes);
+    makeMessage = (channel, position, bytes) => new ShmMessage(channel, position, bytes);
+    messagePosition = (lease) => lease.#position;
   }
 
-  private constructor(channel: ShmChannel, bytes: Uint8Array) {
+  private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
     this.#channel = channel;
+    this.#position = position;
     this.#bytes = bytes;
   }
 
@@ -1182,15 +1194,18 @@ export class ShmMessage implements Disposable {
  */
 export class ShmSlot implements Disposable {
   readonly #channel: ShmChannel;
+  readonly #position: number;
   #bytes: Uint8Array;
   #done = false;
 
   static {
-    makeSlot = (channel, bytes) => new ShmSlot(channel, bytes);
+    makeSlot = (channel, position, bytes) => new ShmSlot(channel, position, bytes);
+    slotPosition = (lease) => lease.#position;
   }
 
-  private constructor(channel: ShmChannel, bytes: Uint8Array) {
+  private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
     this.#channel = channel;
+    this.#position = position;
     this.#bytes = bytes;
   }
 

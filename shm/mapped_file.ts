@@ -81,7 +81,7 @@ export class MappedFile extends FdHandle {
    * @throws {TypeError} For a path that is not a non-empty string without NUL, options of
    *   the wrong type, `exclusive` without `create`, `create` without `size`, or `size` with
    *   `readOnly`.
-   * @throws {RangeError} For a `size` below 1 or above 2^53 − 1.
+   * @throws {RangeError} For a `size` below 1 or above `platform.maxMapping`.
    * @throws {IpcError} `ENOENT`, `EEXIST` (with `exclusive`), `EACCES`, `EISDIR`, `ENODEV`
    *   (not a mappable file), `EINVAL` (an empty file opened without `size`), `ENOMEM`.
    */

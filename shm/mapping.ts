@@ -23,8 +23,8 @@ import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { statx } from "../ffi/structs.ts";
 
 const MAP_FAILED = 2n ** 64n - 1n;
-/** The largest mapping sysipc makes: the largest byte length a JavaScript number counts. */
-export const MAX_MAP = Number.MAX_SAFE_INTEGER;
+/** The largest mapping this runtime can view as one `ArrayBuffer` (`platform.maxMapping`). */
+export const MAX_MAP: number = runtime.maxMemory;
 
 /** How a mapping is undone. */
 type Unmap = "munmap" | "shmdt";
@@ -167,7 +167,9 @@ export function checkSize(size: unknown, what = "size"): number {
     throw new TypeError(`${what} must be an integer number of bytes, got ${describe(size)}`);
   }
   if (size < 1 || size > MAX_MAP) {
-    throw new RangeError(`${what} must be between 1 and ${MAX_MAP} bytes, got ${size}`);
+    throw new RangeError(
+      `${what} must be between 1 and ${MAX_MAP} bytes (the most this runtime maps), got ${size}`,
+    );
   }
   return size;
 }
@@ -218,7 +220,12 @@ export function mapWhole(
     );
   }
   if (length > MAX_MAP) {
-    throw IpcError.of("EFBIG", "mmap", path, `The object is ${length} bytes, too large to map`);
+    throw IpcError.of(
+      "EFBIG",
+      "mmap",
+      path,
+      `The object has ${length} bytes, more than this runtime can map (${MAX_MAP})`,
+    );
   }
   return Mapping.map(fd, length, readOnly, path);
 }

@@ -55,7 +55,7 @@ const MAX_NAME_BYTES = 249;
  * @returns The mapped segment; its `name` is `undefined`.
  * @throws {TypeError} For a label that is empty, too long or contains NUL, or options of
  *   the wrong type.
- * @throws {RangeError} For a `size` below 1 or above 2^53 − 1.
+ * @throws {RangeError} For a `size` below 1 or above `platform.maxMapping`.
  * @throws {IpcError} `EMFILE`, `ENOMEM`; from `F_ADD_SEALS` (see `SharedMemory.addSeals`).
  */
 export function memfd(name: string, size: number, options?: MemfdOptions): SharedMemory {

@@ -223,7 +223,7 @@ export class SharedMemory extends FdHandle {
    * @returns The mapped segment.
    * @throws {TypeError} For a name that breaks the rule, options of the wrong type,
    *   `exclusive` without `create`, `create` without `size`, or `size` with `readOnly`.
-   * @throws {RangeError} For a `size` below 1 or above 2^53 − 1, or a `mode` above 0o777.
+   * @throws {RangeError} For a `size` below 1 or above `platform.maxMapping`, or a `mode` above 0o777.
    * @throws {IpcError} `ENOENT` (no such segment, without `create`), `EEXIST` (with
    *   `exclusive`), `EACCES`, `EINVAL` (an empty segment opened without `size`), `ENOMEM`.
    */

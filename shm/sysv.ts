@@ -125,7 +125,7 @@ export class SysVSharedMemory implements Disposable {
    * @returns The segment.
    * @throws {TypeError} For a key that is not an integer or `"private"`, options of the
    *   wrong type, `exclusive` without `create`, or `create` without `size`.
-   * @throws {RangeError} For a key outside 32 bits, or a `size` below 1 or above 2^53 − 1.
+   * @throws {RangeError} For a key outside 32 bits, or a `size` below 1 or above `platform.maxMapping`.
    * @throws {IpcError} `ENOENT` (no segment for the key, without `create`), `EEXIST` (with
    *   `exclusive`), `EINVAL` (`size` beyond the existing segment's, or outside the system's
    *   limits), `EACCES`, `ENOSPC` (too many segments), `ENOMEM`.

@@ -57,6 +57,19 @@ function shmName(prefix = "shm"): { name: string } & Disposable {
   };
 }
 
+/** Removes a System V segment at the end of the scope, if a failed test left it. */
+function removedAtEnd(shm: SysVSharedMemory): Disposable {
+  return {
+    [Symbol.dispose]() {
+      try {
+        shm.remove();
+      } catch {
+        // removed by the test, or closed
+      }
+    },
+  };
+}
+
 /** The lines of /proc/self/maps that mention `what`. */
 function mapped(what: string): string[] {
   return readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.includes(what));
@@ -264,6 +277,7 @@ describe("SysVSharedMemory", () => {
     noLeak(() => {
       const before = Math.floor(Date.now() / 1000) - 1;
       using shm = SysVSharedMemory.get("private", { create: true, size: 5000, mode: 0o640 });
+      using _ = removedAtEnd(shm);
       assert.equal(shm.key, 0);
       assert.ok(shm.id >= 0);
       let s = shm.stat();
