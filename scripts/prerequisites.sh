@@ -7,7 +7,7 @@
 # reports. Exits 0 even then (the tests report a missing tool), unless called with --require
 # (CI, which must not skip checks).
 set -uo pipefail
-PACKAGES="gcc libc6-dev linux-libc-dev strace"
+PACKAGES="gcc libc6-dev linux-libc-dev strace python3 util-linux"
 
 # Whether gcc can compile against the headers the probe includes.
 have_c() {
@@ -17,7 +17,7 @@ have_c() {
 }
 
 have_all() {
-  have_c && command -v strace >/dev/null 2>&1
+  have_c && command -v strace >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 && command -v ipcmk >/dev/null 2>&1
 }
 
 have_all && exit 0
