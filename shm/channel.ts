@@ -130,7 +130,7 @@ let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) =
  * | 12 | headerSize | `320`: the offset of cell 0 |
  * | 16 | slots | `N`, 1 to 2^20 |
  * | 20 | slotSize | `S`, the largest message, 1 to 2^30 |
- * | 24 | cellSize | `ceil((16 + S) / 64) × 64` |
+ * | 24 | cellSize | `ceil((64 + S) / 64) × 64` |
  * | 28 | laps | `floor(2^30 / N)`; positions run from 0 to `M − 1`, `M = N × laps` |
  * | 32 | creatorPid | informational |
  * | 64 | tail | atomic: the next position to write |
@@ -142,8 +142,10 @@ let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) =
  * | 288 | lost | atomic: messages lost to peers that died holding a slot |
  *
  * Other header bytes are 0. Cell `i` starts at `320 + i × cellSize`: a `state` word
- * (atomic) at +0, the message `length` at +4 (`0xffffffff`: no message, skip it), 8
- * reserved bytes, and the message at +16. The segment is `320 + N × cellSize` bytes.
+ * (atomic) at +0, the message `length` at +4 (`0xffffffff`: no message, skip it), 56
+ * reserved bytes (0), and the message at +64, on a cache line of its own so that a peer
+ * spinning on the state word does not fight the writer of the message. The segment is
+ * `320 + N × cellSize` bytes.
  *
  * Position `p` lives in cell `p mod N`, on lap `L = floor(p / N)`; the position after `p`
  * is `(p + 1) mod M`, the lap after `L` is `(L + 1) mod laps`. A state word is

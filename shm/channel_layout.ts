@@ -18,8 +18,8 @@ export const MAGIC1 = 0x4e414843;
 export const VERSION = 1;
 /** Bytes before the first cell (offset 12 holds it). */
 export const HEADER_SIZE = 320;
-/** Bytes before a cell's data. */
-export const CELL_HEADER = 16;
+/** Bytes before a cell's data: a cache line, so the data never shares the state's line. */
+export const CELL_HEADER = 64;
 /** Cells are a whole number of 64-byte cache lines. */
 export const CELL_ALIGN = 64;
 /** Positions run from 0 to `slots × laps − 1`, and `laps = floor(LAP_SPAN / slots)`. */
