@@ -410,7 +410,8 @@ export class ShmChannel implements Disposable {
    * @param options `timeout` (ms).
    * @throws {TypeError} When `data` is neither a `Uint8Array` nor a string.
    * @throws {RangeError} When `data` is larger than `slotSize`.
-   * @throws {IpcError} `ETIMEDOUT`, `EAGAIN` (`timeout: 0` and full), `EBADF` (closed).
+   * @throws {IpcError} `ETIMEDOUT`, `EAGAIN` (`timeout: 0` and full), `EBADF` (closed),
+   *   `EDEADLK` (the slot to wait for is held by this thread's own view or reservation).
    */
   sendSync(data: Uint8Array | string, options?: SyncWaitOptions): void {
     const bytes = this.#message(data, "sendSync");
@@ -522,7 +523,8 @@ export class ShmChannel implements Disposable {
    *
    * @param options `timeout` (ms).
    * @returns The message.
-   * @throws {IpcError} As {@linkcode ShmChannel.receive}.
+   * @throws {IpcError} As {@linkcode ShmChannel.receive}; `EDEADLK` when the next message
+   *   is in a slot this thread has reserved and not committed.
    */
   receiveSync(options?: SyncWaitOptions): Uint8Array {
     this.#use("receiveSync");
@@ -752,7 +754,9 @@ export class ShmChannel implements Disposable {
           continue;
         }
         if (Atomics.load(i32, H.tail) !== t) continue;
-        return this.#blocked(t, s, 0); // full: the oldest message is still being written
+        // Full: the oldest message is still being written. Its writer's life is for
+        // receivers to check; only this thread's own reservation is recorded (EDEADLK).
+        return this.#blocked(t, s, s === this.#writing ? value : 0);
       }
       const previous = lap === 0 ? this.#laps - 1 : lap - 1;
       if (kind === READING || (kind === FULL && value === previous)) {
@@ -929,6 +933,15 @@ export class ShmChannel implements Disposable {
     if (timeout === 0) {
       this.#recoverIfDead(side);
       throw IpcError.of("EAGAIN", this.#contexts[side].syscall, this.#name);
+    }
+    if (this.#blockTid === threadId()) {
+      throw IpcError.of(
+        "EDEADLK",
+        this.#contexts[side].syscall,
+        this.#name,
+        "This thread holds the slot it would wait for (a view or reservation not yet " +
+          "released): waiting would never end",
+      );
     }
     const start = performance.now();
     const deadline = timeout === undefined ? Infinity : start + timeout;

@@ -31,7 +31,6 @@ import {
 } from "./helpers.ts";
 
 const PEERS: RuntimeName[] = [CURRENT, OTHER];
-const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const H = { tail: 16, head: 32, dataWaiters: 48, dataSeq: 49, spaceSeq: 65, lost: 72 };
 
@@ -158,6 +157,19 @@ describe("ShmChannel within one process", () => {
       assert.throws(() => big.commit(1.5), TypeError);
       big.commit(64);
       assert.equal(ch.receiveSync().length, 64);
+    }));
+
+  it("a sync wait on a slot this thread holds fails with EDEADLK instead of hanging", () =>
+    noLeak(() => {
+      using ch = channel(1, 8);
+      const slot = ch.reserveSync();
+      assert.throws(() => ch.receiveSync(), isCode("EDEADLK"));
+      assert.throws(() => ch.sendSync("x"), isCode("EDEADLK"));
+      slot.commit(0);
+      const view = ch.receiveViewSync();
+      assert.throws(() => ch.sendSync("x"), isCode("EDEADLK"));
+      view.release();
+      ch.sendSync("x");
     }));
 
   it("a message larger than into stays queued", () =>
