@@ -4,9 +4,9 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import { FdHandle } from "../ffi/handle.ts";
 import { type CreateOptions, createOptions, openCreateFlags } from "../ffi/ipc.ts";
 import { checkRetry, cString, libc } from "../ffi/libc.ts";
+import { MappedFd } from "./mapped_fd.ts";
 import { checkSize, type Mapping, mapWhole } from "./mapping.ts";
 import { checkBoolean } from "./shared_memory.ts";
 
@@ -55,20 +55,14 @@ let constructing = false;
  * rmSync(dir, { recursive: true });
  * ```
  */
-export class MappedFile extends FdHandle {
-  #mapping: Mapping;
-  #bytes: Uint8Array;
+export class MappedFile extends MappedFd {
   #path: string;
-  #readOnly: boolean;
 
   private constructor(fd: number, mapping: Mapping, path: string, readOnly: boolean) {
     if (!constructing) throw new TypeError("MappedFile has no public constructor: use open");
     constructing = false;
-    super(fd, "owned");
-    this.#mapping = mapping;
-    this.#bytes = new Uint8Array(mapping.buffer);
+    super(fd, "owned", mapping, readOnly);
     this.#path = path;
-    this.#readOnly = readOnly;
   }
 
   /**
@@ -121,26 +115,6 @@ export class MappedFile extends FdHandle {
     return this.#path;
   }
 
-  /** The mapped size in bytes. */
-  get size(): number {
-    return this.#mapping.length;
-  }
-
-  /** Whether the file was opened read-only (and the view is copy-on-write). */
-  get readOnly(): boolean {
-    return this.#readOnly;
-  }
-
-  /** The mapped memory; detached (length 0) once closed. */
-  get buffer(): ArrayBuffer {
-    return this.#mapping.buffer;
-  }
-
-  /** The mapped memory as bytes; length 0 once closed. */
-  get bytes(): Uint8Array {
-    return this.#bytes;
-  }
-
   /**
    * Writes the mapped pages back to the disk (`msync`). Not needed for other processes to
    * see the data (they share the page cache); needed for it to survive a crash of the
@@ -153,12 +127,6 @@ export class MappedFile extends FdHandle {
   sync(options?: SyncOptions): void {
     this.use("msync");
     const async = checkBoolean(options?.async, "async");
-    this.#mapping.sync(async, this.#path);
-  }
-
-  /** Unmaps (every view of `buffer` becomes length 0) and closes the file. Idempotent. */
-  override close(): void {
-    this.#mapping.unmap();
-    super.close();
+    this.msync(async, this.#path);
   }
 }

@@ -40,6 +40,7 @@ export {
   type SysVSharedMemoryStat,
 } from "./sysv.ts";
 export { MappedFile, type MappedFileOptions, type SyncOptions } from "./mapped_file.ts";
+export { MappedFd } from "./mapped_fd.ts";
 export {
   ShmChannel,
   type ShmChannelOptions,

@@ -4,15 +4,10 @@
  * @module
  */
 import { C } from "../ffi/constants.ts";
-import {
-  checkFd,
-  FdHandle,
-  type FromFdOptions,
-  fromFdOwnership,
-  type Ownership,
-} from "../ffi/handle.ts";
+import { checkFd, type FromFdOptions, fromFdOwnership, type Ownership } from "../ffi/handle.ts";
 import { type CreateOptions, createOptions, openCreateFlags, posixName } from "../ffi/ipc.ts";
 import { check, checkRetry, describeValue, libc } from "../ffi/libc.ts";
+import { MappedFd } from "./mapped_fd.ts";
 import { checkSize, type Mapping, mapWhole } from "./mapping.ts";
 
 /** Options of {@linkcode SharedMemory.open}. */
@@ -173,11 +168,8 @@ function mapFd(
  * shm.unlink();
  * ```
  */
-export class SharedMemory extends FdHandle {
-  #mapping: Mapping;
-  #bytes: Uint8Array;
+export class SharedMemory extends MappedFd {
   #name: string | undefined;
-  #readOnly: boolean;
 
   static {
     make = (fd, ownership, mapping, name, readOnly) =>
@@ -198,11 +190,8 @@ export class SharedMemory extends FdHandle {
       );
     }
     constructing = false;
-    super(fd, ownership);
-    this.#mapping = mapping;
-    this.#bytes = new Uint8Array(mapping.buffer);
+    super(fd, ownership, mapping, readOnly);
     this.#name = name;
-    this.#readOnly = readOnly;
   }
 
   /**
@@ -308,26 +297,6 @@ export class SharedMemory extends FdHandle {
     return this.#name;
   }
 
-  /** The mapped size in bytes. */
-  get size(): number {
-    return this.#mapping.length;
-  }
-
-  /** Whether the segment was opened read-only (and the view is copy-on-write). */
-  get readOnly(): boolean {
-    return this.#readOnly;
-  }
-
-  /** The shared memory; detached (length 0) once closed. */
-  get buffer(): ArrayBuffer {
-    return this.#mapping.buffer;
-  }
-
-  /** The shared memory as bytes; length 0 once closed. */
-  get bytes(): Uint8Array {
-    return this.#bytes;
-  }
-
   /**
    * The seals of a memfd segment (`F_GET_SEALS`).
    *
@@ -364,14 +333,5 @@ export class SharedMemory extends FdHandle {
       throw new TypeError("This SharedMemory has no name to unlink (a memfd or a descriptor)");
     }
     SharedMemory.unlink(this.#name);
-  }
-
-  /**
-   * Unmaps the segment (every view of `buffer` becomes length 0) and closes the descriptor
-   * (unless borrowed). Never removes the segment. Idempotent.
-   */
-  override close(): void {
-    this.#mapping.unmap();
-    super.close();
   }
 }
