@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execPath } from "node:process";
@@ -132,4 +133,79 @@ export function intOption(value: string, name: string, min = 0): number {
     throw new RangeError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/**
+ * Compiles a C program of this directory with `gcc -O2 -Wall -Wextra`.
+ *
+ * @param source The C file's name in bench/.
+ * @param binary Where the program goes.
+ * @returns Why it cannot be compiled on this machine (gcc or a header is missing), or
+ *   `undefined` once compiled.
+ * @throws {Error} When gcc fails for another reason.
+ */
+export function compileC(source: string, binary: string): string | undefined {
+  const r = spawnSync("gcc", ["-O2", "-Wall", "-Wextra", "-o", binary, join(BENCH_DIR, source)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 120_000,
+  });
+  if ((r.error as { code?: string } | undefined)?.code === "ENOENT") return "gcc is not installed";
+  const header = /fatal error: (\S+): No such file or directory/.exec(r.stderr ?? "");
+  if (header) return `the C header <${header[1]}> is not installed`;
+  if (r.error || r.status !== 0) throw new Error(`gcc failed: ${r.error?.message ?? r.stderr}`);
+  return undefined;
+}
+
+/**
+ * Runs a command to completion.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @param timeoutMs Kill it (SIGKILL) after this long.
+ * @returns Its stdout.
+ * @throws {Error} With what went wrong when it fails, is killed or exits with another code
+ *   than 0.
+ */
+export function run(command: string, args: string[], timeoutMs: number): string {
+  const r = spawnSync(command, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  if (r.error) throw new Error(`${command}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * The first line of a command's output, such as its version.
+ *
+ * @param command The program.
+ * @param args Its arguments.
+ * @returns The line, or `"unknown"` when it cannot run.
+ */
+export function version(command: string, args: string[]): string {
+  try {
+    return run(command, args, 30_000).split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * The median of the finite numbers of a list.
+ *
+ * @param xs The numbers (NaN and infinities are left out).
+ * @returns The median, or NaN when there is none.
+ */
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

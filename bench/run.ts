@@ -29,7 +29,6 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
@@ -37,13 +36,17 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
+  compileC,
   CURRENT,
   intOption,
+  median,
   pinned,
   type Result,
+  run,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
+  version,
 } from "./_runtime.ts";
 
 const { values } = parseArgs({
@@ -155,22 +158,8 @@ function cCase(mode: "block" | "spin" | "unix"): Case {
 
 mkdirSync(OUT_DIR, { recursive: true });
 
-/** Compiles the C baseline; returns why it cannot run on this machine, if it cannot. */
-function compileC(): string | undefined {
-  const source = join(BENCH_DIR, "pingpong.c");
-  const r = spawnSync("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, source], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 120_000,
-  });
-  if ((r.error as { code?: string } | undefined)?.code === "ENOENT") return "gcc is not installed";
-  const header = /fatal error: (\S+): No such file or directory/.exec(r.stderr ?? "");
-  if (header) return `the C header <${header[1]}> is not installed`;
-  if (r.error || r.status !== 0) throw new Error(`gcc failed: ${r.error?.message ?? r.stderr}`);
-  return undefined;
-}
 /** Why the C baseline is skipped, if it is. */
-const noC = compileC();
+const noC = compileC("pingpong.c", C_BINARY);
 if (noC) {
   console.error(
     `C baseline skipped: ${noC} (install gcc and libc6-dev); ratios to C are not computed`,
@@ -190,37 +179,6 @@ const CASES: Case[] = [
   builtinCase("deno"),
   builtinCase("bun"),
 ].filter((c) => c.runtime !== "c" || !noC);
-
-/** Runs a command to completion; returns its stdout, or throws with what went wrong. */
-function run(command: string, args: string[], timeoutMs: number): string {
-  const r = spawnSync(command, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
-  }
-  return r.stdout;
-}
-
-/** The first line of a command's output, or `"unknown"` when it cannot run. */
-function version(command: string, args: string[]): string {
-  try {
-    return run(command, args, 30_000).split("\n")[0]!.trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 // ---------------------------------------------------------------------------------------
 

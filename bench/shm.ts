@@ -36,7 +36,6 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join } from "node:path";
@@ -44,14 +43,18 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
+  compileC,
   CURRENT,
   intOption,
+  median,
   pinned,
   ROOT,
+  run,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
   STREAM_SIZE,
+  version,
 } from "./_runtime.ts";
 
 const { values } = parseArgs({
@@ -80,8 +83,9 @@ const quick = values.quick;
 const rounds = intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1);
 const messages = intOption(values.messages ?? (quick ? "5000" : "50000"), "messages", 1);
 const streamed = intOption(values.stream ?? (quick ? "3000" : "20000"), "stream", 1);
-const warmup = Math.ceil(messages / 10);
-const streamWarmup = Math.ceil(streamed / 10);
+// Enough warm-up for the JIT compilers to have finished with the hot loops.
+const warmup = Math.max(Math.ceil(messages / 10), 5000);
+const streamWarmup = Math.max(Math.ceil(streamed / 10), 500);
 const pins = values.pin === "both" ? ["split", "same"] : [values.pin!];
 for (const pin of pins) {
   if (!["split", "same", "none"].includes(pin)) {
@@ -154,20 +158,7 @@ function unixCase(runtime: RuntimeName): Case {
   };
 }
 
-/** Compiles the C baselines; returns why they cannot run here, if they cannot. */
-function compileC(): string | undefined {
-  const r = spawnSync(
-    "gcc",
-    ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "shm_baseline.c")],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
-  );
-  if ((r.error as { code?: string } | undefined)?.code === "ENOENT") return "gcc is not installed";
-  const header = /fatal error: (\S+): No such file or directory/.exec(r.stderr ?? "");
-  if (header) return `the C header <${header[1]}> is not installed`;
-  if (r.error || r.status !== 0) throw new Error(`gcc failed: ${r.error?.message ?? r.stderr}`);
-  return undefined;
-}
-const noC = compileC();
+const noC = compileC("shm_baseline.c", C_BINARY);
 if (noC) console.error(`C baselines skipped: ${noC} (install gcc and libc6-dev)`);
 
 const CASES: Case[] = [
@@ -184,36 +175,6 @@ const CASES: Case[] = [
   shmCase("deno", "stream"),
   shmCase("bun", "stream"),
 ].filter((c) => c.runtime !== "c" || !noC);
-
-function run(command: string, args: string[], timeoutMs: number): string {
-  const r = spawnSync(command, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: timeoutMs,
-    killSignal: "SIGKILL",
-  });
-  if (r.error) throw new Error(`${command}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const why = r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-    throw new Error(`${[command, ...args].join(" ")}: ${why}\n${r.stderr.trim()}`);
-  }
-  return r.stdout;
-}
-
-function version(command: string, args: string[]): string {
-  try {
-    return run(command, args, 30_000).split("\n")[0]!.trim();
-  } catch {
-    return "unknown";
-  }
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 if (pins.some((p) => p !== "none")) {
   try {
