@@ -423,6 +423,23 @@ describe("ShmChannel with peers that die holding a slot", () => {
     }
   }
 
+  it("waits already parked when the peer claims its slot and dies are woken and recover", async () => {
+    using ch = channel(1, 64);
+    const receiving = ch.receive({ timeout: 10_000 }); // parked on an empty channel
+    await sleep(30);
+    const writer = start(OTHER, "shm_channel_peer.ts", ["die-writing", ch.name]);
+    await assert.rejects(receiving, isCode("EOWNERDEAD"));
+    await writer.exit;
+    ch.sendSync("full");
+    const sending = ch.send("waits for room", { timeout: 10_000 }); // parked: full
+    await sleep(30);
+    const reader = start(OTHER, "shm_channel_peer.ts", ["die-reading", ch.name]);
+    await sending; // the reader took "full" and died holding it: its slot came back
+    await reader.exit;
+    assert.equal(decode(ch.receiveSync()), "waits for room");
+    assert.equal(ch.lost, 2);
+  });
+
   it("trySend and tryReceive take slots back too, when polled for long enough", async () => {
     using ch = channel(1, 64);
     const peer = start(OTHER, "shm_channel_peer.ts", ["die-writing", ch.name]);
