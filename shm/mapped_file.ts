@@ -7,8 +7,7 @@ import { C } from "../ffi/constants.ts";
 import { type CreateOptions, createOptions, openCreateFlags } from "../ffi/ipc.ts";
 import { checkRetry, cString, libc } from "../ffi/libc.ts";
 import { MappedFd } from "./mapped_fd.ts";
-import { checkSize, type Mapping, mapWhole } from "./mapping.ts";
-import { checkBoolean } from "./shared_memory.ts";
+import { checkBoolean, checkSize, type Mapping, mapWhole } from "./mapping.ts";
 
 /** Options of {@linkcode MappedFile.open}. */
 export interface MappedFileOptions extends CreateOptions {

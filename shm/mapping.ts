@@ -17,7 +17,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { check, errno, libc } from "../ffi/libc.ts";
+import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { statx } from "../ffi/structs.ts";
@@ -164,7 +164,7 @@ export function sizeOf(fd: number, path?: string): number {
  */
 export function checkSize(size: unknown, what = "size"): number {
   if (typeof size !== "number" || !Number.isInteger(size)) {
-    throw new TypeError(`${what} must be an integer number of bytes, got ${describe(size)}`);
+    throw new TypeError(`${what} must be an integer number of bytes, got ${describeValue(size)}`);
   }
   if (size < 1 || size > MAX_MAP) {
     throw new RangeError(
@@ -174,8 +174,19 @@ export function checkSize(size: unknown, what = "size"): number {
   return size;
 }
 
-function describe(value: unknown): string {
-  return value === null ? "null" : `${typeof value} ${String(value)}`;
+/**
+ * Checks an optional boolean option.
+ *
+ * @param value The value.
+ * @param what Its name.
+ * @returns The value, `false` when undefined.
+ * @throws {TypeError} When it is neither a boolean nor undefined.
+ */
+export function checkBoolean(value: unknown, what: string): boolean {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(`${what} must be a boolean, got ${describeValue(value)}`);
+  }
+  return value === true;
 }
 
 /**

@@ -5,14 +5,8 @@
  */
 import { C } from "../ffi/constants.ts";
 import { check, cString, libc } from "../ffi/libc.ts";
-import { checkSize, Mapping } from "./mapping.ts";
-import {
-  checkBoolean,
-  type MemfdSeal,
-  newSharedMemory,
-  sealBits,
-  type SharedMemory,
-} from "./shared_memory.ts";
+import { checkBoolean, checkSize, Mapping } from "./mapping.ts";
+import { type MemfdSeal, newSharedMemory, sealBits, type SharedMemory } from "./shared_memory.ts";
 
 /** Options of {@linkcode memfd}. */
 export interface MemfdOptions {

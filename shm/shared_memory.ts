@@ -8,7 +8,7 @@ import { checkFd, type FromFdOptions, fromFdOwnership, type Ownership } from "..
 import { type CreateOptions, createOptions, openCreateFlags, posixName } from "../ffi/ipc.ts";
 import { check, checkRetry, describeValue, libc } from "../ffi/libc.ts";
 import { MappedFd } from "./mapped_fd.ts";
-import { checkSize, type Mapping, mapWhole } from "./mapping.ts";
+import { checkBoolean, checkSize, type Mapping, mapWhole } from "./mapping.ts";
 
 /** Options of {@linkcode SharedMemory.open}. */
 export interface SharedMemoryOptions extends CreateOptions {
@@ -75,21 +75,6 @@ export function sealBits(seals: unknown): number {
     bits |= SEALS[seal as MemfdSeal];
   }
   return bits;
-}
-
-/**
- * Checks an optional boolean option.
- *
- * @param value The value.
- * @param what Its name.
- * @returns The value, `false` when undefined.
- * @throws {TypeError} When it is neither a boolean nor undefined.
- */
-export function checkBoolean(value: unknown, what: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`${what} must be a boolean, got ${describeValue(value)}`);
-  }
-  return value === true;
 }
 
 let constructing = false;

@@ -16,8 +16,7 @@ import {
 } from "../ffi/ipc.ts";
 import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { shmidDs } from "../ffi/structs.ts";
-import { checkSize, Mapping } from "./mapping.ts";
-import { checkBoolean } from "./shared_memory.ts";
+import { checkBoolean, checkSize, Mapping } from "./mapping.ts";
 
 /** Options of {@linkcode SysVSharedMemory.get}. */
 export interface SysVSharedMemoryOptions extends CreateOptions {
