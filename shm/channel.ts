@@ -99,9 +99,10 @@ let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) =
  * only when a waiter is recorded.
  *
  * Allocation: `trySend`, `sendSync`, `tryReceiveInto` and `receiveIntoSync` allocate nothing
- * per message once warm (with `Uint8Array` data; the views of `tryReceiveView` are reused
- * when lengths repeat). `receive*` returns a new `Uint8Array` per message (a copy); the
- * async forms allocate their promise.
+ * per message once warm (with `Uint8Array` data; measured on V8's heap). `receive*` returns
+ * a new `Uint8Array` per message (a copy); the zero-copy forms allocate one small object
+ * per message (the `ShmMessage` or `ShmSlot`; a message view is reused while lengths
+ * repeat); the async forms allocate their promise.
  *
  * Zero copy: `reserve*` hands out a slot to write a message in place
  * ({@linkcode ShmSlot}); `receiveView*` hands out a view of a message in its slot
