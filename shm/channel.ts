@@ -1012,8 +1012,9 @@ export class ShmChannel implements Disposable {
     for (let k = 1;; k++) {
       p = side === SEND ? this.#claimWrite() : this.#claimRead(max);
       if (p >= 0) return p;
-      if ((k & 31) === 0 && (performance.now() - start) * 1000 >= Math.min(budget, PRESPIN_US)) {
-        break;
+      if ((k & 31) === 0) {
+        if ((performance.now() - start) * 1000 >= Math.min(budget, PRESPIN_US)) break;
+        libc.sched_yield(); // a peer on this CPU may be the one to answer
       }
     }
     while ((performance.now() - start) * 1000 < budget && performance.now() < deadline) {
