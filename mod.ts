@@ -4,7 +4,8 @@
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
  * shared memory and a shared-memory message channel (`./shm`), signal names (`./signal`),
- * and the raw layer (`./ffi`).
+ * Unix domain sockets (`./uds`), POSIX and System V message
+ * queues (`./mq`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -32,6 +33,8 @@ export {
 } from "./fifo/mod.ts";
 export * from "./shm/mod.ts";
 export * from "./signal/mod.ts";
+export * from "./uds/mod.ts";
+export * from "./mq/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

@@ -1,6 +1,6 @@
 /**
- * The runtime's own IPC, for comparison with sysipc's pipes in the same run: the mean
- * round-trip time of a 64-byte message over the runtime's built-in Unix-domain stream
+ * The runtime's own IPC, for comparison with sysipc in the same run: the mean
+ * round-trip time of a 64-byte (`--size`) message over the runtime's built-in Unix-domain stream
  * socket between this process and a child of the same runtime
  * (bench/builtin_unix_peer.ts), over `--messages` round trips after `--warmup` ones.
  * Deno: `Deno.listen({ transport: "unix" })` and `Deno.connect`, awaiting `read`/`write`;
@@ -10,7 +10,7 @@
  * Prints one JSON line (see `Result` in bench/_runtime.ts), with `batch_median_us`: the
  * median of the means of batches of 100 round trips (bench/shm.ts compares with it).
  *
- * Usage: builtin_unix.ts [--messages 10000] [--warmup 1000] [--peer-cpu N]
+ * Usage: builtin_unix.ts [--messages 10000] [--warmup 1000] [--size 64] [--peer-cpu N]
  * (`--peer-cpu` pins the child with taskset)
  *
  * @module
@@ -25,6 +25,7 @@ import {
   checkExit,
   CURRENT,
   intOption,
+  median,
   MESSAGE_SIZE,
   pinned,
   type Result,
@@ -36,6 +37,7 @@ const { values } = parseArgs({
   options: {
     messages: { type: "string", default: "10000" },
     warmup: { type: "string", default: "1000" },
+    size: { type: "string", default: String(MESSAGE_SIZE) },
     "peer-cpu": { type: "string" },
   },
 });
@@ -45,10 +47,11 @@ const peerCpu = values["peer-cpu"] === undefined
   ? undefined
   : intOption(values["peer-cpu"], "peer-cpu");
 const total = warmup + messages;
+const size = intOption(values.size, "size", 1);
 
 const dir = mkdtempSync(join(tmpdir(), "sysipc-bench-"));
 const path = join(dir, "s");
-const message = new Uint8Array(MESSAGE_SIZE);
+const message = new Uint8Array(size);
 const BATCH = 100;
 const batches: number[] = [];
 let batchStart = 0;
@@ -72,6 +75,8 @@ function startPeer(): Promise<void> {
       path,
       "--messages",
       String(total),
+      "--size",
+      String(size),
     ]),
   );
   const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
@@ -102,10 +107,10 @@ async function denoPingPong(): Promise<number> {
   for (let i = 0; i < total; i++) {
     tick(i);
     if (i === warmup) t0 = performance.now();
-    for (let done = 0; done < MESSAGE_SIZE;) {
+    for (let done = 0; done < size;) {
       done += await conn.write(done === 0 ? message : message.subarray(done));
     }
-    for (let got = 0; got < MESSAGE_SIZE;) {
+    for (let got = 0; got < size;) {
       const n = await conn.read(got === 0 ? message : message.subarray(got));
       if (n === null) throw new Error(`builtin_unix: end of stream at message ${i}`);
       got += n;
@@ -132,7 +137,7 @@ async function bunPingPong(): Promise<number> {
   const send = (socket: BunSocket) => {
     tick(count);
     if (count === warmup) t0 = performance.now();
-    if (socket.write(message) !== MESSAGE_SIZE) abort(new Error("builtin_unix: short write"));
+    if (socket.write(message) !== size) abort(new Error("builtin_unix: short write"));
   };
   const server = Bun.listen({
     unix: path,
@@ -140,8 +145,8 @@ async function bunPingPong(): Promise<number> {
       open: send,
       data(socket, data) {
         got += data.length;
-        if (got < MESSAGE_SIZE) return;
-        if (got > MESSAGE_SIZE) return abort(new Error("builtin_unix: reply too long"));
+        if (got < size) return;
+        if (got > size) return abort(new Error("builtin_unix: reply too long"));
         got = 0;
         if (++count < total) return send(socket);
         finish(performance.now() - t0);
@@ -172,13 +177,7 @@ try {
     spin_us: 0,
     mean_us: Math.round(elapsed * 1000 / messages * 1000) / 1000,
   };
-  const sorted = batches.sort((a, b) => a - b);
-  const half = sorted.length >> 1;
-  const batchMedian = sorted.length === 0
-    ? result.mean_us
-    : sorted.length % 2
-    ? sorted[half]!
-    : (sorted[half - 1]! + sorted[half]!) / 2;
+  const batchMedian = batches.length === 0 ? result.mean_us : median(batches);
   console.log(
     JSON.stringify({ ...result, batch_median_us: Math.round(batchMedian * 1000) / 1000 }),
   );

@@ -1,10 +1,10 @@
 /**
  * The child side of bench/builtin_unix.ts, on either runtime: connects to the parent's
  * Unix-domain socket with the runtime's built-in API (`Deno.connect` or `Bun.connect`) and
- * writes back every 64-byte message it receives, `--messages` times (warm-up included).
+ * writes back every 64-byte (`--size`) message it receives, `--messages` times (warm-up included).
  * It measures nothing itself; the parent times the round trips.
  *
- * Usage: builtin_unix_peer.ts --path SOCKET --messages N
+ * Usage: builtin_unix_peer.ts --path SOCKET --messages N [--size 64]
  *
  * @module
  */
@@ -13,14 +13,19 @@ import { bunApi } from "./_bun.ts";
 import { CURRENT, intOption, MESSAGE_SIZE } from "./_runtime.ts";
 
 const { values } = parseArgs({
-  options: { path: { type: "string" }, messages: { type: "string" } },
+  options: {
+    path: { type: "string" },
+    messages: { type: "string" },
+    size: { type: "string", default: String(MESSAGE_SIZE) },
+  },
 });
 if (values.path === undefined || values.messages === undefined) {
   throw new TypeError("--path and --messages are required");
 }
 const path = values.path;
 const messages = intOption(values.messages, "messages", 1);
-const message = new Uint8Array(MESSAGE_SIZE);
+const size = intOption(values.size!, "size", 1);
+const message = new Uint8Array(size);
 
 /** Deno: awaits the reads that make up each message, then its echo. */
 async function denoEcho(): Promise<number> {
@@ -28,12 +33,12 @@ async function denoEcho(): Promise<number> {
   let echoed = 0;
   try {
     while (echoed < messages) {
-      for (let got = 0; got < MESSAGE_SIZE;) {
+      for (let got = 0; got < size;) {
         const n = await conn.read(got === 0 ? message : message.subarray(got));
         if (n === null) return echoed;
         got += n;
       }
-      for (let done = 0; done < MESSAGE_SIZE;) {
+      for (let done = 0; done < size;) {
         done += await conn.write(done === 0 ? message : message.subarray(done));
       }
       echoed++;
@@ -56,9 +61,9 @@ function bunEcho(): Promise<number> {
           // Messages are never pipelined (one in flight), so a chunk never spans two.
           message.set(data, got);
           got += data.length;
-          if (got < MESSAGE_SIZE) return;
+          if (got < size) return;
           got = 0;
-          if (socket.write(message) !== MESSAGE_SIZE) {
+          if (socket.write(message) !== size) {
             return reject(new Error("builtin_unix_peer: short write"));
           }
           if (++echoed === messages) socket.end();

@@ -29,65 +29,33 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  compileC,
+  type BenchCase,
   CURRENT,
+  driverOptions,
   intOption,
   median,
-  pinned,
-  type Result,
-  run,
-  runtimeBinary,
+  medianRatio,
+  prepare,
+  renderTable,
+  runRounds,
   type RuntimeName,
   scriptCommand,
-  version,
 } from "./_runtime.ts";
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: "string" },
-    messages: { type: "string" },
-    warmup: { type: "string" },
-    spin: { type: "string" },
-    pin: { type: "string", default: "split" },
-    quick: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(
-    "Usage: deno run -A bench/run.ts | bun bench/run.ts\n" +
-      "  --rounds N    rounds of every case (default 5; --quick: 2)\n" +
-      "  --messages N  measured round trips per case (default 10000; --quick: 2000)\n" +
-      "  --warmup N    round trips before measuring (default 1000; --quick: 500)\n" +
-      "  --spin US     spin limit of the async cases (default: the library's, 1000 µs,\n" +
-      "                adapted per handle); the C spin case spins this long (default 50)\n" +
-      "  --pin P       split: parent on CPU 0, child on CPU 1 (default); same: both on\n" +
-      "                CPU 0; none: wherever the scheduler puts them (pinning needs taskset)\n" +
-      "  --quick       a fast smoke run",
-  );
-  process.exit(0);
-}
-const quick = values.quick;
-const rounds = intOption(values.rounds ?? (quick ? "2" : "5"), "rounds", 1);
-const messages = intOption(values.messages ?? (quick ? "2000" : "10000"), "messages", 1);
-const warmup = intOption(values.warmup ?? (quick ? "500" : "1000"), "warmup");
-const spin = values.spin === undefined ? undefined : intOption(values.spin, "spin");
+const options = driverOptions(
+  "run.ts",
+  500,
+  "  --spin US     spin limit of the async cases (default: the library's, 1000 µs,\n" +
+    "                adapted per handle); the C spin case spins this long (default 50)\n",
+);
+const { rounds, messages, warmup, quick, pin, parentCpu, peerCpu } = options;
+const spin = options.spin === undefined ? undefined : intOption(options.spin, "spin");
 const cSpin = spin ?? 50;
-const pin = values.pin;
-if (pin !== "none" && pin !== "same" && pin !== "split") {
-  throw new TypeError(`--pin must be none, same or split, got ${JSON.stringify(pin)}`);
-}
-/** The CPU the parent of each pair runs on, and the one its child runs on. */
-const parentCpu = pin === "none" ? undefined : 0;
-const peerCpu = pin === "split" ? 1 : undefined;
-if (pin === "split" && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
 
 const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "pingpong");
@@ -98,10 +66,8 @@ const BASELINES = ["c-block", "c-spin", "c-unix"] as const;
 type Baseline = typeof BASELINES[number];
 
 /** One row of the table. */
-interface Case {
-  name: string;
+interface Case extends BenchCase {
   runtime: "c" | RuntimeName;
-  command: () => [string, string[]];
   /** The baselines whose ratio columns are filled in for this row (C block always is). */
   compare: Baseline[];
   /** The target, as the largest ratio allowed to a baseline. */
@@ -156,16 +122,6 @@ function cCase(mode: "block" | "spin" | "unix"): Case {
   };
 }
 
-mkdirSync(OUT_DIR, { recursive: true });
-
-/** Why the C baseline is skipped, if it is. */
-const noC = compileC("pingpong.c", C_BINARY);
-if (noC) {
-  console.error(
-    `C baseline skipped: ${noC} (install gcc and libc6-dev); ratios to C are not computed`,
-  );
-}
-
 const CASES: Case[] = [
   cCase("block"),
   cCase("spin"),
@@ -178,77 +134,29 @@ const CASES: Case[] = [
   cCase("unix"),
   builtinCase("deno"),
   builtinCase("bun"),
-].filter((c) => c.runtime !== "c" || !noC);
+];
 
 // ---------------------------------------------------------------------------------------
 
-if (pin !== "none") {
-  try {
-    run("taskset", ["-c", "0", "true"], 30_000);
-  } catch (e) {
-    throw new Error(`--pin ${pin} needs taskset (util-linux); use --pin none without it`, {
-      cause: e,
-    });
-  }
-}
-
-const versions = {
-  driver: CURRENT,
-  deno: version(runtimeBinary("deno"), ["--version"]),
-  bun: version(runtimeBinary("bun"), ["--version"]),
-  gcc: version("gcc", ["--version"]),
-  kernel: release(),
-  cpus: cpus().length,
-};
+const versions = prepare("pingpong.c", C_BINARY);
 console.error(
   `pipe ping-pong: ${rounds} rounds × ${messages} round trips (+${warmup} warm-up), ` +
-    `64-byte messages, spin ${spin ?? "default"} µs (C spin ${cSpin}), pin ${pin}; deno ${
-      versions.deno.replace(/^deno /, "")
-    }, ` +
+    `64-byte messages, spin ${spin ?? "default"} µs (C spin ${cSpin}), pin ${pin}; ` +
+    `deno ${versions.deno}, ` +
     `bun ${versions.bun}, Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 
-/** Per case: one sample per round (NaN when the round failed). */
-const samples = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
-const engines = new Map<string, Set<string>>();
-const failures: string[] = [];
 const timeoutMs = 60_000 + (warmup + messages) * 5;
-const started = performance.now();
-
-for (let round = 1; round <= rounds; round++) {
-  const line: string[] = [];
-  for (const c of CASES) {
-    let value = NaN;
-    try {
-      const [command, args] = pinned(parentCpu, c.command());
-      const out = run(command, args, timeoutMs).trim().split("\n").pop() ?? "";
-      const result = JSON.parse(out) as Result;
-      if (result.case !== c.name || result.messages !== messages) {
-        throw new Error(`${c.name}: unexpected result ${out}`);
-      }
-      value = result.mean_us;
-      if (result.engine) {
-        const set = engines.get(c.name) ?? new Set();
-        engines.set(c.name, set.add(result.engine));
-      }
-    } catch (e) {
-      failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
-    }
-    samples.get(c.name)!.push(value);
-    line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
-  }
-  console.error(`round ${round}/${rounds}: ${line.join(", ")}`);
-}
-const seconds = (performance.now() - started) / 1000;
+const { samples, engines, failures, seconds } = runRounds(
+  CASES,
+  rounds,
+  messages,
+  parentCpu,
+  timeoutMs,
+);
 
 /** The median over rounds of the case's ratio to a baseline measured in the same round. */
-function ratio(name: string, baseline: Baseline): number {
-  const xs = samples.get(name)!;
-  const bs = samples.get(baseline);
-  if (!bs) return NaN; // the C baseline did not run
-  const rs = xs.map((x, i) => x / bs[i]!).filter((r) => Number.isFinite(r));
-  return rs.length ? median(rs) : NaN;
-}
+const ratio = (name: string, baseline: Baseline) => medianRatio(samples, name, baseline);
 
 const rows = CASES.map((c) => {
   const xs = samples.get(c.name)!.filter((x) => !Number.isNaN(x));
@@ -285,18 +193,12 @@ const table = [
     r.verdict,
   ]),
 ];
-const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
 const numeric = [false, true, true, true, true, true, false, false];
-const render = (row: string[]) =>
-  row.map((cell, i) => numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
-    .join("  ").trimEnd();
 console.log(
   `\nPipe ping-pong, 64-byte messages: ${rounds} rounds × ${messages} round trips ` +
     `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
 );
-console.log(render(table[0]!));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const row of table.slice(1)) console.log(render(row));
+for (const line of renderTable(table, numeric)) console.log(line);
 console.log(
   "Ratios are medians of per-round ratios. c-unix and the *-unix-builtin rows are Unix " +
     "stream sockets,\nnot pipes: they show what each runtime offers built in, not a target.",
@@ -305,7 +207,6 @@ const notIoUring = rows.filter((r) => r.engines.some((e) => e !== "io_uring"));
 if (notIoUring.length) {
   console.log(`Wait engine was not io_uring for: ${notIoUring.map((r) => r.case).join(", ")}`);
 }
-if (noC) console.log(`C baseline skipped: ${noC}.`);
 if (failures.length) {
   console.log(`\n${failures.length} failed run(s):`);
   for (const f of failures) console.log(`  ${f}`);

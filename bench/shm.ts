@@ -36,25 +36,25 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  compileC,
   CURRENT,
   intOption,
   median,
   pinned,
+  placement,
+  prepare,
+  renderTable,
   ROOT,
   run,
   runtimeBinary,
   type RuntimeName,
   scriptCommand,
   STREAM_SIZE,
-  version,
 } from "./_runtime.ts";
 
 const { values } = parseArgs({
@@ -87,17 +87,13 @@ const streamed = intOption(values.stream ?? (quick ? "3000" : "20000"), "stream"
 const warmup = Math.max(Math.ceil(messages / 10), 5000);
 const streamWarmup = Math.max(Math.ceil(streamed / 10), 500);
 const pins = values.pin === "both" ? ["split", "same"] : [values.pin!];
-for (const pin of pins) {
-  if (!["split", "same", "none"].includes(pin)) {
-    throw new TypeError(`--pin must be both, split, same or none, got ${JSON.stringify(pin)}`);
-  }
-}
-if (pins.includes("split") && cpus().length < 2) throw new Error("--pin split needs 2 CPUs");
+const placements = pins.map((pin) => ({ pin, ...placement(pin) })); // checks --pin
 
 const OUT_DIR = join(BENCH_DIR, "out");
 const C_BINARY = join(OUT_DIR, "shm_baseline");
 const JSON_PATH = join(OUT_DIR, "shm.json");
-mkdirSync(OUT_DIR, { recursive: true });
+const versions = prepare("shm_baseline.c", C_BINARY); // without gcc, the C cases are skipped
+const noC = !existsSync(C_BINARY);
 
 /** What a case measures: a round trip (µs, lower is better) or a stream (MB/s, higher). */
 type Kind = "rtt" | "stream";
@@ -158,9 +154,6 @@ function unixCase(runtime: RuntimeName): Case {
   };
 }
 
-const noC = compileC("shm_baseline.c", C_BINARY);
-if (noC) console.error(`C baselines skipped: ${noC} (install gcc and libc6-dev)`);
-
 const CASES: Case[] = [
   cCase("spin"),
   cCase("futex"),
@@ -176,32 +169,20 @@ const CASES: Case[] = [
   shmCase("bun", "stream"),
 ].filter((c) => c.runtime !== "c" || !noC);
 
-if (pins.some((p) => p !== "none")) {
-  try {
-    run("taskset", ["-c", "0", "true"], 30_000);
-  } catch (e) {
-    throw new Error("pinning needs taskset (util-linux); use --pin none without it", {
-      cause: e,
-    });
-  }
-}
-
-const versions = {
-  driver: CURRENT,
-  deno: version(runtimeBinary("deno"), ["--version"]),
-  bun: version(runtimeBinary("bun"), ["--version"]),
-  gcc: version("gcc", ["--version"]),
-  kernel: release(),
-  cpus: cpus().length,
-};
 console.error(
   `shm: ${rounds} rounds × ${messages} round trips of 64 bytes, ${streamed} streamed messages ` +
-    `of 64 KiB; pin ${pins.join(" then ")}; deno ${versions.deno.replace(/^deno /, "")}, bun ` +
-    `${versions.bun}, Linux ${versions.kernel}, ${versions.cpus} CPUs`,
+    `of 64 KiB; pin ${pins.join(" then ")}; deno ${versions.deno}, bun ${versions.bun}, ` +
+    `Linux ${versions.kernel}, ${versions.cpus} CPUs`,
 );
 
+/** The median of the finite values (failed runs are NaN), NaN when there is none. */
+function finiteMedian(xs: number[]): number {
+  const finite = xs.filter((x) => Number.isFinite(x));
+  return finite.length ? median(finite) : NaN;
+}
+
 /** A placement's samples: per case, one value per round (µs or MB/s; NaN when it failed). */
-interface Placement {
+interface Measured {
   pin: string;
   samples: Map<string, number[]>;
   engines: Set<string>;
@@ -209,10 +190,10 @@ interface Placement {
   seconds: number;
 }
 
-function measure(pin: string): Placement {
-  const parentCpu = pin === "none" ? undefined : 0;
-  const peerCpu = pin === "split" ? 1 : pin === "same" ? 0 : undefined;
-  const placement: Placement = {
+function measure(
+  { pin, parentCpu, peerCpu }: { pin: string; parentCpu?: number; peerCpu?: number },
+): Measured {
+  const measured: Measured = {
     pin,
     samples: new Map(CASES.map((c) => [c.name, []])),
     engines: new Set(),
@@ -236,22 +217,22 @@ function measure(pin: string): Placement {
         const us = result.batch_median_us ?? result.mean_us;
         value = c.kind === "rtt" ? us : STREAM_SIZE / us;
         const engine = (result as { engine?: string }).engine;
-        if (engine) placement.engines.add(engine);
+        if (engine) measured.engines.add(engine);
       } catch (e) {
-        placement.failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
+        measured.failures.push(`round ${round}, ${c.name}: ${e instanceof Error ? e.message : e}`);
       }
-      placement.samples.get(c.name)!.push(value);
+      measured.samples.get(c.name)!.push(value);
       line.push(`${c.name} ${Number.isNaN(value) ? "FAILED" : value.toFixed(1)}`);
     }
     console.error(`[${pin}] round ${round}/${rounds}: ${line.join(", ")}`);
   }
-  placement.seconds = (performance.now() - started) / 1000;
-  return placement;
+  measured.seconds = (performance.now() - started) / 1000;
+  return measured;
 }
 
 /** The median over rounds of `f(case's sample, baseline's sample)` taken in the same round. */
 function ratio(
-  p: Placement,
+  p: Measured,
   name: string,
   baseline: string,
   f: (x: number, b: number) => number,
@@ -259,20 +240,10 @@ function ratio(
   const xs = p.samples.get(name);
   const bs = p.samples.get(baseline);
   if (!xs || !bs) return NaN;
-  return median(xs.map((x, i) => f(x, bs[i]!)));
+  return finiteMedian(xs.map((x, i) => f(x, bs[i]!)));
 }
 
 const fmt = (x: number, digits: number) => Number.isFinite(x) ? x.toFixed(digits) : "–";
-
-function render(table: string[][]): string {
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)).join(
-      "  ",
-    ).trimEnd();
-  return [line(table[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...table.slice(1).map(line)]
-    .join("\n");
-}
 
 interface Row {
   case: string;
@@ -281,7 +252,7 @@ interface Row {
   verdict: string;
 }
 
-function report(p: Placement): Row[] {
+function report(p: Measured): Row[] {
   const rows: Row[] = [];
   const rtt: string[][] = [[
     "round trip, 64 B",
@@ -292,7 +263,7 @@ function report(p: Placement): Row[] {
     "target",
   ]];
   for (const c of CASES.filter((c) => c.kind === "rtt")) {
-    const m = median(p.samples.get(c.name)!);
+    const m = finiteMedian(p.samples.get(c.name)!);
     const spin = ratio(p, c.name, "c-spin", (x, b) => x / b);
     const futex = ratio(p, c.name, "c-futex", (x, b) => x / b);
     const isShm = c.runtime !== "c" && !c.name.includes("unix");
@@ -320,7 +291,7 @@ function report(p: Placement): Row[] {
     "target",
   ]];
   for (const c of CASES.filter((c) => c.kind === "stream")) {
-    const m = median(p.samples.get(c.name)!);
+    const m = finiteMedian(p.samples.get(c.name)!);
     const ofMemcpy = ratio(p, c.name, "c-memcpy", (x, b) => x / b);
     const ofStream = ratio(p, c.name, "c-stream", (x, b) => x / b);
     const verdict = c.runtime === "c"
@@ -340,9 +311,9 @@ function report(p: Placement): Row[] {
     `\nShmChannel, pin ${p.pin} (${rounds} rounds, driver ${CURRENT}, ` +
       `${p.seconds.toFixed(0)} s; wait engine ${[...p.engines].join(", ") || "–"})`,
   );
-  console.log(render(rtt));
+  console.log(renderTable(rtt, [false, true, true, true, true, false]).join("\n"));
   console.log();
-  console.log(render(stream));
+  console.log(renderTable(stream, [false, true, true, true, false]).join("\n"));
   if (p.failures.length) {
     console.log(`\n${p.failures.length} failed run(s):`);
     for (const f of p.failures) console.log(`  ${f}`);
@@ -350,8 +321,8 @@ function report(p: Placement): Row[] {
   return rows;
 }
 
-const results = pins.map((pin) => {
-  const p = measure(pin);
+const results = placements.map((where) => {
+  const p = measure(where);
   return { placement: p, rows: report(p) };
 });
 
@@ -379,7 +350,7 @@ console.log(
   "Ratios are medians of per-round ratios. Absolute numbers drift ±30 % on this VM, more " +
     "when other work shares its 2 CPUs.",
 );
-if (noC) console.log(`C baselines skipped: ${noC}.`);
+if (noC) console.log("C baselines skipped: gcc is not installed.");
 
 writeFileSync(
   JSON_PATH,

@@ -95,6 +95,9 @@ function closeFd(fd: number): void {
 const bun: Runtime = {
   name: "bun",
   isWorker: !isMainThread,
+  // JavaScriptCore's thread suspension for garbage collection (its handler is installed at
+  // start-up: /proc/self/status lists SIGPWR under SigCgt in every Bun process).
+  reservedSignals: [30],
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
     const { dlopen: open, dlsym } = loader(path);
     const handle = open(cString(path), RTLD_NOW);

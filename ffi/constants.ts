@@ -85,6 +85,48 @@ export const linux = {
   IPC_RMID: 0,
   IPC_SET: 1,
   IPC_STAT: 2,
+  // signal (SIGRTMIN/SIGRTMAX above are glibc's; signal/names.ts asks the C library)
+  SIG_BLOCK: 0,
+  SIG_SETMASK: 2,
+  SIG_DFL: 0,
+  SIG_IGN: 1,
+  SA_SIGINFO: 4,
+  SI_USER: 0,
+  SI_KERNEL: 0x80,
+  SI_QUEUE: -1,
+  SI_TIMER: -2,
+  SI_MESGQ: -3,
+  SI_ASYNCIO: -4,
+  SI_SIGIO: -5,
+  SI_TKILL: -6,
+  CLD_TRAPPED: 4,
+  CLD_STOPPED: 5,
+  CLD_CONTINUED: 6,
+  POLL_IN: 1,
+  POLL_OUT: 2,
+  POLL_MSG: 3,
+  POLL_ERR: 4,
+  POLL_PRI: 5,
+  POLL_HUP: 6,
+  PROT_EXEC: 4,
+  MAP_PRIVATE: 2,
+  MAP_ANONYMOUS: 0x20,
+  SYS_write: 1, // x86_64; see the aarch64 override
+  // mq: POSIX message queues (mqueue.h, limits.h), System V message queues (sys/msg.h,
+  // sys/syscall.h), and the clocks, limits and timers their waits and errors use.
+  MQ_PRIO_MAX: 32768,
+  MSG_NOERROR: 0o10000,
+  MSG_EXCEPT: 0o20000,
+  IPC_INFO: 3,
+  SYS_msgget: 68, // x86_64; see the aarch64 override
+  SYS_msgsnd: 69,
+  SYS_msgrcv: 70,
+  SYS_msgctl: 71,
+  CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
+  RLIMIT_NOFILE: 7,
+  RLIMIT_MSGQUEUE: 12,
+  SIGEV_THREAD_ID: 4,
   // io_uring (linux/io_uring.h), for the wait engine.
   IORING_OP_POLL_ADD: 6,
   IORING_OP_ASYNC_CANCEL: 14,
@@ -117,7 +159,6 @@ export const linux = {
   // shm: System V attach flags (sys/shm.h), memfd and its seals (sys/mman.h, fcntl.h), msync.
   SHM_RDONLY: 0o10000,
   STATX_SIZE: 0x200,
-  MAP_PRIVATE: 2,
   MS_ASYNC: 1,
   MS_SYNC: 4,
   MFD_CLOEXEC: 1,
@@ -129,9 +170,48 @@ export const linux = {
   F_SEAL_GROW: 4,
   F_SEAL_WRITE: 8,
   F_SEAL_FUTURE_WRITE: 16,
+  // uds: sockets (sys/socket.h, poll.h).
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_SEQPACKET: 5,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SO_TYPE: 3,
+  SO_PASSCRED: 16,
+  SO_PEERCRED: 17,
+  SO_SNDTIMEO: 21,
+  SO_DOMAIN: 39,
+  SCM_RIGHTS: 1,
+  SCM_CREDENTIALS: 2,
+  SCM_MAX_FD: 253, // the kernel's limit of descriptors in one message (include/net/scm.h)
+  SOMAXCONN: 4096,
+  MSG_PEEK: 0x2,
+  MSG_CTRUNC: 0x8,
+  MSG_TRUNC: 0x20,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+  MSG_CMSG_CLOEXEC: 0x40000000,
+  SHUT_RD: 0,
+  SHUT_WR: 1,
+  SHUT_RDWR: 2,
+  POLLRDHUP: 0x2000,
+  AT_SYMLINK_NOFOLLOW: 0x100,
+  O_PATH: 0o10000000,
+  O_NOFOLLOW: 0o400000, // x86_64; see the aarch64 override
 };
 
-const linuxAarch64: Partial<typeof linux> = { O_DIRECT: 0o200000 };
+const linuxAarch64: Partial<typeof linux> = {
+  O_DIRECT: 0o200000,
+  O_NOFOLLOW: 0o100000,
+  SYS_write: 64,
+  // mq: asm-generic/unistd.h numbers
+  SYS_msgget: 186,
+  SYS_msgsnd: 189,
+  SYS_msgrcv: 188,
+  SYS_msgctl: 187,
+};
 
 /** The constants of the platform sysipc runs on. */
 export type Constants = typeof linux;

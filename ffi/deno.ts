@@ -41,15 +41,17 @@ export interface DenoFfi {
 const Deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
 
 const NO_FFI = "sysipc needs FFI access to call libc: run Deno with --allow-ffi (or -A). " +
-  "A grant limited to paths must include the C library's real path, such as " +
-  "--allow-ffi=/lib/x86_64-linux-gnu/libc.so.6 (see `ldconfig -p | grep libc.so.6`)";
+  "A grant limited to paths (--allow-ffi=<path>) is not enough: Deno's pointer functions, " +
+  "which sysipc needs, require the unrestricted grant";
 
 function dlopen(path: string, defs: Parameters<DenoFfi["dlopen"]>[1]) {
   // A grant limited to some paths (--allow-ffi=…) reads as "prompt", not "granted": only
   // a plain denial is refused up front; otherwise Deno decides, and its refusal is mapped.
   if (Deno.permissions.querySync({ name: "ffi" }).state === "denied") throw new Error(NO_FFI);
   try {
-    return Deno.dlopen(path, defs);
+    const lib = Deno.dlopen(path, defs);
+    Deno.UnsafePointer.create(1n); // refused under a grant limited to paths
+    return lib;
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
       throw new Error(NO_FFI, { cause: e });
@@ -64,6 +66,7 @@ const isWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGl
 const deno: Runtime = {
   name: "deno",
   isWorker,
+  reservedSignals: [],
   open<S extends Record<string, SymbolDef>>(path: string, symbols: S): Functions<S> {
     const defs: Parameters<DenoFfi["dlopen"]>[1] = {};
     for (const [name, def] of Object.entries(symbols)) {

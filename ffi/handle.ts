@@ -18,7 +18,14 @@
  */
 import { IpcError } from "./errors.ts";
 import { libc } from "./libc.ts";
-import { cancelAll, newSpinState, type Owner, type SpinState } from "./wait/mod.ts";
+import type { ReadyTarget } from "./ready.ts";
+import {
+  cancelAll,
+  newSpinState,
+  type Owner,
+  type SpinState,
+  type WaitContext,
+} from "./wait/mod.ts";
 
 /** Who closes a handle's descriptor: see the module documentation. */
 export type Ownership = "owned" | "adopted" | "borrowed";
@@ -77,6 +84,26 @@ export abstract class FdHandle implements Disposable {
   protected use(syscall: string): number {
     if (this.#fd < 0) throw IpcError.closed(this.kind, syscall);
     return this.#fd;
+  }
+
+  /**
+   * What `untilReady` and `readiness` (`ffi/ready.ts`) need to wait on this handle's
+   * descriptor: the descriptor, the operation's context, and the `EBADF` error once the
+   * handle is closed.
+   *
+   * @param context Names the operation; give it the handle's `waits` as owner.
+   * @returns The target, to keep for every call of that operation.
+   */
+  protected readyTarget(context: WaitContext): ReadyTarget {
+    // deno-lint-ignore no-this-alias
+    const handle = this;
+    return {
+      get fd() {
+        return handle.#fd;
+      },
+      context,
+      closed: () => handle.#fd < 0 ? IpcError.closed(handle.kind, context.syscall) : undefined,
+    };
   }
 
   /**

@@ -132,7 +132,7 @@ export function sysvGetFlags(
  *
  * @example
  * ```ts
- * import { ftok } from "@sysipc/sysipc/shm";
+ * import { ftok } from "@sysipc/sysipc/ffi";
  * const key = ftok("/tmp", 1); // the same in every process that asks
  * ```
  *

@@ -14,6 +14,7 @@
  */
 export { C, type Constants, linux } from "./constants.ts";
 export { FdHandle, type FromFdOptions, type Ownership } from "./handle.ts";
+export { type CreateOptions, ftok, type IpcPerm, posixName, type SysVKey, sysvKey } from "./ipc.ts";
 export { type Platform, platform } from "./platform.ts";
 export { errnoName, errnoNumber, IpcError, type IpcErrorInit } from "./errors.ts";
 export {
@@ -45,8 +46,11 @@ export {
   type EngineKind,
   type Owner,
   retryWithDeadline,
+  retryWithTimer,
   setWaitSpin,
   type SpinState,
+  type WaitContext,
   waitEngine,
   type WaitOptions,
 } from "./wait/mod.ts";
+export type { ReadyTarget } from "./ready.ts";

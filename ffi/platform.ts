@@ -4,7 +4,8 @@
  * @module
  */
 import { arch } from "node:process";
-import { libcPath } from "./libc.ts";
+import { C } from "./constants.ts";
+import { libc, libcPath } from "./libc.ts";
 import { runtime } from "./runtime.ts";
 import { type EngineKind, waitEngine } from "./wait/mod.ts";
 
@@ -31,6 +32,27 @@ export interface Platform {
    * bytes on Deno, 2^32 (4 GiB) on Bun.
    */
   readonly maxMapping: number;
+  /**
+   * Whether `SignalReceiver` can receive signals here: it installs a small signal handler
+   * written in x86_64 machine code, so this is `false` on other CPUs (it then throws
+   * `ENOTSUP`). Sending works everywhere.
+   */
+  readonly signalReceiver: boolean;
+  /**
+   * Whether the kernel has pidfds (`pidfd_open`, Linux 5.3): `PidFd` and `spawn` need them.
+   */
+  readonly pidfd: boolean;
+}
+
+let pidfds: boolean | undefined;
+
+function hasPidfd(): boolean {
+  if (pidfds === undefined) {
+    const fd = libc.syscall(C.SYS_pidfd_open, libc.getpid(), 0, 0, 0, 0, 0);
+    if (fd >= 0) libc.close(fd);
+    pidfds = fd >= 0;
+  }
+  return pidfds;
 }
 
 /**
@@ -54,4 +76,8 @@ export const platform: Platform = {
     return waitEngine() === "io_uring";
   },
   maxMapping: runtime.maxMemory,
+  signalReceiver: arch === "x64",
+  get pidfd() {
+    return hasPidfd();
+  },
 };

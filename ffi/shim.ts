@@ -31,6 +31,11 @@ export interface Runtime {
   /** Whether this code runs in a Worker rather than on the main thread. */
   readonly isWorker: boolean;
   /**
+   * Signals the runtime itself handles and depends on, which sysipc must never take over
+   * (Bun's JavaScriptCore suspends threads with `SIGPWR` to collect garbage).
+   */
+  readonly reservedSignals: readonly number[];
+  /**
    * Opens a shared library and binds every symbol it has; a symbol the library lacks is
    * `null`. Throws when the library itself cannot be opened.
    */

@@ -54,6 +54,7 @@ export const siginfo = layout("siginfo_t", ["signal.h"], 128, {
   si_pid: 16,
   si_uid: 20,
   si_status: 24,
+  si_value: 24,
 });
 
 /** glibc's `sigset_t` (signal.h): 1024 bits. */
@@ -166,6 +167,91 @@ export const shmidDs = layout("struct shmid_ds", ["sys/shm.h"], 112, {
   shm_nattch: 88,
 });
 
+// uds
+
+/** `struct sockaddr_un` (sys/un.h): `sun_path` holds 108 bytes. */
+export const sockaddrUn = layout("struct sockaddr_un", ["sys/un.h"], 110, {
+  sun_family: 0,
+  sun_path: 2,
+});
+
+/** `struct msghdr` (sys/socket.h). */
+export const msghdr = layout("struct msghdr", ["sys/socket.h"], 56, {
+  msg_name: 0,
+  msg_namelen: 8,
+  msg_iov: 16,
+  msg_iovlen: 24,
+  msg_control: 32,
+  msg_controllen: 40,
+  msg_flags: 48,
+});
+
+/** `struct cmsghdr` (sys/socket.h); the data follows at `CMSG_ALIGN(sizeof)`, 16. */
+export const cmsghdr = layout("struct cmsghdr", ["sys/socket.h"], 16, {
+  cmsg_len: 0,
+  cmsg_level: 8,
+  cmsg_type: 12,
+});
+
+/** `struct ucred` (sys/socket.h, with `_GNU_SOURCE`). */
+export const ucred = layout("struct ucred", ["sys/socket.h"], 12, { pid: 0, uid: 4, gid: 8 });
+
+/** `struct timeval` (sys/time.h), as `SO_SNDTIMEO` takes it. */
+export const timeval = layout("struct timeval", ["sys/time.h"], 16, { tv_sec: 0, tv_usec: 8 });
+// mq
+
+/** `struct mq_attr` (mqueue.h): a POSIX message queue's attributes. */
+export const mqAttr = layout("struct mq_attr", ["mqueue.h"], 64, {
+  mq_flags: 0,
+  mq_maxmsg: 8,
+  mq_msgsize: 16,
+  mq_curmsgs: 24,
+});
+
+/** glibc's `struct msqid_ds` (sys/msg.h): a System V message queue's state. */
+export const msqidDs = layout("struct msqid_ds", ["sys/msg.h"], 120, {
+  msg_perm: 0,
+  msg_stime: 48,
+  msg_rtime: 56,
+  msg_ctime: 64,
+  __msg_cbytes: 72,
+  msg_qnum: 80,
+  msg_qbytes: 88,
+  msg_lspid: 96,
+  msg_lrpid: 100,
+});
+
+/** `struct msginfo` (sys/msg.h): the System V message limits `msgctl(IPC_INFO)` reports. */
+export const msginfo = layout("struct msginfo", ["sys/msg.h"], 32, {
+  msgmax: 8,
+  msgmnb: 12,
+  msgmni: 16,
+});
+
+/** `struct rlimit` (sys/resource.h). */
+export const rlimit = layout("struct rlimit", ["sys/resource.h"], 16, {
+  rlim_cur: 0,
+  rlim_max: 8,
+});
+
+/**
+ * `struct sigevent` (signal.h), as `timer_create` takes it. The union `_sigev_un` starts
+ * with `_tid`, the thread `SIGEV_THREAD_ID` signals (`sigev_notify_thread_id` in newer
+ * headers).
+ */
+export const sigevent = layout("struct sigevent", ["signal.h"], 64, {
+  sigev_value: 0,
+  sigev_signo: 8,
+  sigev_notify: 12,
+  _sigev_un: 16,
+});
+
+/** `struct itimerspec` (time.h). */
+export const itimerspec = layout("struct itimerspec", ["time.h"], 32, {
+  it_interval: 0,
+  it_value: 16,
+});
+
 /** Every layout, for the layout test. */
 export const layouts: readonly Layout[] = [
   timespec,
@@ -186,4 +272,17 @@ export const layouts: readonly Layout[] = [
   uringProbe,
   uringProbeOp,
   shmidDs,
+  // uds
+  sockaddrUn,
+  msghdr,
+  cmsghdr,
+  ucred,
+  timeval,
+  // mq
+  mqAttr,
+  msqidDs,
+  msginfo,
+  rlimit,
+  sigevent,
+  itimerspec,
 ];

@@ -28,18 +28,11 @@ import {
 import { runtime } from "../ffi/runtime.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { iovec } from "../ffi/structs.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  readyEvents,
-  remaining,
-  type WaitContext,
-  waitFd,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
-import { track } from "../ffi/wait/track.ts";
+import { readiness, untilReady } from "../ffi/ready.ts";
+import { readableOf } from "../ffi/streams.ts";
+import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
+import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 
-const CHUNK = 65536;
 const MAX_TRANSFER = 0x7ffff000;
 
 /**
@@ -185,7 +178,7 @@ export function newPipeWriter(fd: number, ownership: Ownership = "owned"): PipeW
 export class PipeReader extends FdHandle {
   #io = new AsyncIo((fd) => this.holdFd(fd));
   #readable?: ReadableStream<Uint8Array>;
-  #context: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
+  #target = this.readyTarget({ syscall: "read", owner: this.waits, spin: this.spin });
 
   static {
     makeReader = (fd, ownership) => new PipeReader(fd, ownership);
@@ -240,23 +233,15 @@ export class PipeReader extends FdHandle {
     checkBuffer(into);
     checkWaitOptions(options);
     if (into.length === 0) return 0;
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
+    return await untilReady(this.#target, C.POLLIN, options, () => {
       const n = this.#io.transfer(fd, into, 0, false);
       if (n > 0) return n;
       // A FIFO that no writer has opened since this reader did (a non-blocking open, or
       // an open on the polling backend) reads 0 bytes too: end of stream is only when a
       // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
       if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#context,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "read");
-    }
+      return undefined;
+    });
   }
 
   /**
@@ -286,19 +271,11 @@ export class PipeReader extends FdHandle {
    */
   get readable(): ReadableStream<Uint8Array> {
     this.use("readable");
-    this.#readable ??= new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const chunk = new Uint8Array(CHUNK);
-        const n = await this.read(chunk);
-        if (n === null) {
-          this.close();
-          controller.close();
-        } else {
-          controller.enqueue(chunk.subarray(0, n));
-        }
-      },
-      cancel: () => this.close(),
-    }, { highWaterMark: 0 });
+    this.#readable ??= readableOf(
+      (into) => this.read(into),
+      () => this.close(),
+      () => this.close(),
+    );
     return this.#readable;
   }
 }
@@ -319,11 +296,8 @@ export class PipeReader extends FdHandle {
 export class PipeWriter extends FdHandle {
   #io = new AsyncIo((fd) => this.holdFd(fd));
   #writable?: WritableStream<Uint8Array>;
-  #context: WaitContext = { syscall: "write", owner: this.waits, spin: this.spin };
-  /** Settles when every async write so far is over; `null` when none is in flight. */
-  #tail: Promise<void> | null = null;
-  /** Async writes in flight, queued ones included. */
-  #active = 0;
+  #target = this.readyTarget({ syscall: "write", owner: this.waits, spin: this.spin });
+  #queue = new WriteQueue();
 
   static {
     makeWriter = (fd, ownership) => new PipeWriter(fd, ownership);
@@ -382,64 +356,16 @@ export class PipeWriter extends FdHandle {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    // Queue behind the writes still in flight on this writer, so that bytes never mix.
-    const previous = this.#tail;
-    let release!: () => void;
-    const over = new Promise<void>((resolve) => release = resolve);
-    this.#tail = previous === null ? over : previous.then(() => over);
-    this.#active++;
-    try {
-      if (previous !== null) {
-        await track<void>(options, this.#context, (settle) => {
-          void previous.then(settle);
-          return (then) => then();
-        });
-        if (this.closed) throw IpcError.closed(this.kind, "write");
-      }
-      return await this.#write(fd, bytes, options, deadline);
-    } finally {
-      release();
-      if (--this.#active === 0) this.#tail = null;
-    }
-  }
-
-  async #write(
-    fd: number,
-    bytes: Uint8Array,
-    options: WaitOptions | undefined,
-    deadline: number,
-  ): Promise<number> {
-    let done = 0;
-    try {
-      while (done < bytes.length) {
-        const n = this.#io.transfer(fd, bytes, done, true);
-        if (n >= 0) {
-          done += n;
-          continue;
-        }
-        if (options?.timeout === 0) {
-          if (done > 0) return done;
-          throw IpcError.of("EAGAIN", "write");
-        }
-        await waitFd(fd, C.POLLOUT, remaining(options, deadline), this.#context);
-        if (this.closed) throw IpcError.closed(this.kind, "write");
-      }
-    } catch (e) {
-      if (done === 0) throw e;
-      const of = `after ${done} of ${bytes.length} bytes were written`;
-      if (e instanceof IpcError) {
-        e.bytesWritten = done;
-        // Written, not lost: say so in the message too.
-        e.message += ` (${of})`;
-        throw e;
-      }
-      const aborted = IpcError.of("ECANCELED", "write", undefined, `Aborted ${of}`);
-      aborted.bytesWritten = done;
-      (aborted as { cause?: unknown }).cause = e;
-      throw aborted;
-    }
-    return done;
+    return await this.#queue.run(options, this.#target.context, () => {
+      if (this.closed) throw IpcError.closed(this.kind, "write");
+      return writeAll(
+        bytes,
+        options,
+        (offset) => this.#io.transfer(fd, bytes, offset, true),
+        readiness(this.#target, C.POLLOUT),
+        "write",
+      );
+    });
   }
 
   /**
@@ -455,7 +381,7 @@ export class PipeWriter extends FdHandle {
   writeSync(data: Uint8Array | string): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
-    if (this.#active > 0) {
+    if (this.#queue.busy) {
       throw IpcError.of(
         "EBUSY",
         "write",
@@ -474,12 +400,12 @@ export class PipeWriter extends FdHandle {
       const e = errno();
       if (e === EINTR) continue;
       if (e === EAGAIN && done > 0) return done;
-      const error = new IpcError({ errno: e, syscall: "write" });
-      if (done > 0) {
-        error.bytesWritten = done;
-        error.message += ` (after ${done} of ${bytes.length} bytes were written)`;
-      }
-      throw error;
+      throw partialWriteError(
+        new IpcError({ errno: e, syscall: "write" }),
+        done,
+        bytes.length,
+        "write",
+      );
     }
     return done;
   }

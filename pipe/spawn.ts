@@ -20,10 +20,11 @@ import {
   stableCString,
 } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
-import { siginfo, sigset, spawnAttr, spawnFileActions } from "../ffi/structs.ts";
+import { siginfo, spawnAttr, spawnFileActions } from "../ffi/structs.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { waitFd } from "../ffi/wait/mod.ts";
-import { type SignalName, signalName, signalNumber } from "../signal/names.ts";
+import { RTMAX, RTMIN, type SignalName, signalName, signalNumber } from "../signal/names.ts";
+import { sigsetOf } from "../signal/sigset.ts";
 
 /** A descriptor to hand to the child: an fd number, or any handle with an `fd`. */
 export type FdSource = number | { readonly fd: number };
@@ -54,9 +55,13 @@ export interface SpawnOptions {
   /** The child's fd 2. Default `"inherit"`. */
   stderr?: Stdio;
   /**
-   * Signals blocked in the child from its first instruction (so a `SignalReceiver` in it
-   * gets their full information). Every other signal starts unblocked, and every signal
-   * starts with its default action (the runtimes ignore `SIGPIPE`; the child does not).
+   * Signals blocked in the child from its first instruction, and so in every thread it
+   * starts: those sent to it before it listens wait for its `SignalReceiver` (or its
+   * `sigwaitinfo`) instead of running their default action, which for most is to end it.
+   * On Bun they do not wait: its event loop unblocks every signal while it is idle, even
+   * before the program's first line runs. Every other signal starts unblocked, and every
+   * signal starts with its default action (the runtimes ignore `SIGPIPE`; the child does
+   * not).
    */
   blockSignals?: (SignalName | number)[];
 }
@@ -187,12 +192,6 @@ function currentEnviron(): number | bigint {
   return new BigUint64Array(runtime.memory(environAddress, 8))[0]!;
 }
 
-function sigsetOf(signals: number[]): Uint8Array {
-  const set = new Uint8Array(sigset.size);
-  for (const n of signals) set[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
-  return set;
-}
-
 /**
  * Starts `command` with `args`, placing descriptors at chosen fd numbers in the child.
  * The command is looked up in `PATH` when it has no slash.
@@ -316,8 +315,8 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
       checkCode(addchdir(actions, cwd), "posix_spawn_file_actions_addchdir_np", options.cwd);
     }
     const defaults: number[] = [];
-    for (let n = 1; n <= C.SIGRTMAX; n++) {
-      if (n !== 9 && n !== 19 && (n < 32 || n >= C.SIGRTMIN)) defaults.push(n);
+    for (let n = 1; n <= RTMAX; n++) {
+      if (n !== 9 && n !== 19 && (n < 32 || n >= RTMIN)) defaults.push(n);
     }
     checkCode(
       libc.posix_spawnattr_setsigdefault(attr, sigsetOf(defaults)),

@@ -102,7 +102,14 @@ out=$("$DENO" publish --dry-run --allow-dirty 2>&1 | sed 's/\x1b\[[0-9;]*m//g') 
   exit 1
 }
 files=$(echo "$out" | sed -n 's|^ *file://'"$ROOT"'/\([^ ]*\) .*|\1|p')
-stray=$(echo "$files" | grep -Ev '^(README\.md|LICENSE|deno\.json|mod\.ts|(ffi|ffi/wait|pipe|fifo|shm|signal)/[a-z_]+\.ts)$' || true)
+# Library files only: the root files, and .ts files in the folders deno.json exports from.
+folders=$(node -e '
+  const { exports } = JSON.parse(require("fs").readFileSync("deno.json", "utf8"));
+  const dirs = Object.values(exports).map((p) => p.slice(2).split("/").slice(0, -1).join("/"));
+  console.log([...new Set(dirs.filter(Boolean)), "ffi/wait"].join("|"));
+')
+stray=$(echo "$files" |
+  grep -Ev "^(README\.md|LICENSE|deno\.json|mod\.ts|cli\.ts|($folders)/[a-z_]+\.ts)$" || true)
 warnings=$(echo "$out" | grep -E '^(warning|error)' | grep -v 'unanalyzable-dynamic-import' || true)
 dynamic=$(echo "$out" | grep -A1 'unanalyzable-dynamic-import' | grep -Ev 'unanalyzable|ffi/bun\.ts|^--' || true)
 if [ -n "$stray" ] || [ -n "$warnings" ] || [ -n "$dynamic" ]; then

@@ -25,7 +25,7 @@ const RUNTIMES = {
   bun: (file: string) => [join(ROOT, "node_modules/.bin/bun"), file],
 };
 /** The library's directories, whose JSDoc examples are run with README.md's. */
-const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "shm", "signal"];
+const LIBRARY_DIRS = ["ffi", "pipe", "fifo", "shm", "signal", "mq"];
 
 const { values } = parseArgs({ options: { timeout: { type: "string", default: "20000" } } });
 const timeoutMs = Number(values.timeout);
@@ -133,6 +133,7 @@ function run(argv: string[], cwd: string): Promise<Outcome> {
 const sources = [
   "README.md",
   "mod.ts",
+  "cli.ts",
   ...LIBRARY_DIRS.flatMap((d) =>
     (readdirSync(join(ROOT, d), { recursive: true }) as string[])
       .filter((f) => f.endsWith(".ts"))

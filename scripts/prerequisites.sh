@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests and the benchmark need beyond Node.js, npm and `npm ci`: gcc and the
 # C headers (the layout test compiles a C probe, the benchmark a C baseline), and strace (the
-# polling backend's test counts its poll() calls). Installs them
+# polling backend's test counts its poll() calls), socat (a Unix socket peer for the uds
+# tests). Installs them
 # with apt-get when it can (as root, on Debian or Ubuntu); otherwise says what is missing, and
 # the tests that need it are reported as skipped, with the reason. SYSIPC_NO_INSTALL=1 only
 # reports. Exits 0 even then (the tests report a missing tool), unless called with --require
 # (CI, which must not skip checks).
 set -uo pipefail
-PACKAGES="gcc libc6-dev linux-libc-dev strace python3 util-linux"
+PACKAGES="gcc libc6-dev linux-libc-dev strace socat python3-sysv-ipc util-linux"
 
 # Whether gcc can compile against the headers the probe includes.
 have_c() {
@@ -17,7 +18,8 @@ have_c() {
 }
 
 have_all() {
-  have_c && command -v strace >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 && command -v ipcmk >/dev/null 2>&1
+  have_c && command -v strace >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 &&
+    /usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null && command -v ipcmk >/dev/null 2>&1
 }
 
 have_all && exit 0

@@ -1,9 +1,16 @@
 /**
- * Signal names and numbers on Linux.
+ * Signal names and numbers on Linux. The real-time range is the C library's, asked at run
+ * time as C's `SIGRTMIN`/`SIGRTMAX` macros do: glibc keeps 32 and 33 for itself, so its
+ * `SIGRTMIN` is 34, musl's is 35.
  *
  * @module
  */
-import { C } from "../ffi/constants.ts";
+import { libc } from "../ffi/libc.ts";
+
+/** The first real-time signal programs may use (`SIGRTMIN`), from the C library. */
+export const RTMIN: number = libc.__libc_current_sigrtmin?.() ?? 35;
+/** The last real-time signal (`SIGRTMAX`), from the C library. */
+export const RTMAX: number = libc.__libc_current_sigrtmax?.() ?? 64;
 
 /** A standard signal name, or a real-time one written `"SIGRTMIN+n"` / `"SIGRTMAX-n"`. */
 export type SignalName =
@@ -96,8 +103,8 @@ const ALIASES: Record<string, number> = { SIGIOT: 6, SIGPOLL: 29, SIGCLD: 17 };
  */
 export function signalNumber(name: SignalName | number | string): number {
   if (typeof name === "number") {
-    if (!Number.isInteger(name) || name < 1 || name > C.SIGRTMAX) {
-      throw new RangeError(`signal must be an integer between 1 and ${C.SIGRTMAX}, got ${name}`);
+    if (!Number.isInteger(name) || name < 1 || name > RTMAX) {
+      throw new RangeError(`signal must be an integer between 1 and ${RTMAX}, got ${name}`);
     }
     return name;
   }
@@ -110,18 +117,40 @@ export function signalNumber(name: SignalName | number | string): number {
   if (full in ALIASES) return ALIASES[full]!;
   const rt = /^SIGRT(MIN|MAX)(?:([+-])(\d+))?$/.exec(full);
   if (rt) {
-    const base = rt[1] === "MIN" ? C.SIGRTMIN : C.SIGRTMAX;
+    const base = rt[1] === "MIN" ? RTMIN : RTMAX;
     const offset = rt[3] === undefined ? 0 : Number(rt[3]) * (rt[2] === "+" ? 1 : -1);
     const n = base + offset;
     if (
-      (rt[1] === "MIN" && offset < 0) || (rt[1] === "MAX" && offset > 0) || n < C.SIGRTMIN ||
-      n > C.SIGRTMAX
+      (rt[1] === "MIN" && offset < 0) || (rt[1] === "MAX" && offset > 0) || n < RTMIN ||
+      n > RTMAX
     ) {
-      throw new RangeError(`${name} is outside SIGRTMIN..SIGRTMAX (${C.SIGRTMIN}..${C.SIGRTMAX})`);
+      throw new RangeError(`${name} is outside SIGRTMIN..SIGRTMAX (${RTMIN}..${RTMAX})`);
     }
     return n;
   }
   throw new TypeError(`Unknown signal name: ${JSON.stringify(name)}`);
+}
+
+/**
+ * Checks a signal to send: a signal name or number, or 0 where `allowZero` (sending 0
+ * checks that the target exists and may be signalled, and sends nothing).
+ *
+ * @param value The argument.
+ * @param allowZero Whether 0 is accepted.
+ * @returns The signal number.
+ * @throws {TypeError} For an unknown name.
+ * @throws {RangeError} For a number out of range, or one the C library keeps for itself.
+ */
+export function signalToSend(value: unknown, allowZero: boolean): number {
+  if (allowZero && value === 0) return 0;
+  const n = signalNumber(value as SignalName | number);
+  if (n > 31 && n < RTMIN) {
+    throw new RangeError(
+      `signal ${n} is reserved by the C library for its own threads; real-time signals ` +
+        `for programs are SIGRTMIN (${RTMIN}) to SIGRTMAX (${RTMAX})`,
+    );
+  }
+  return n;
 }
 
 /**
@@ -140,8 +169,8 @@ export function signalNumber(name: SignalName | number | string): number {
 export function signalName(n: number): SignalName {
   signalNumber(n);
   if (n <= STANDARD.length) return STANDARD[n - 1]!;
-  if (n < C.SIGRTMIN) {
+  if (n < RTMIN) {
     throw new RangeError(`signal ${n} is reserved by the C library`);
   }
-  return n === C.SIGRTMIN ? "SIGRTMIN" : `SIGRTMIN+${n - C.SIGRTMIN}`;
+  return n === RTMIN ? "SIGRTMIN" : `SIGRTMIN+${n - RTMIN}`;
 }

@@ -59,16 +59,27 @@ describe("wait engine", () => {
       }
     }));
 
-  it("Deno without --allow-ffi gets one clear error naming the flag", async () => {
-    const { execFile } = await import("node:child_process");
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(
-        RUNTIMES.deno,
-        ["run", "--no-prompt", "--allow-read", join(ROOT, "tests", "fixtures", "import_only.ts")],
-        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
-      );
+  for (
+    const [flags, expected] of [
+      [[], /run Deno with --allow-ffi/],
+      // A grant limited to paths: the library may open, but Deno's pointer functions refuse.
+      [["--allow-ffi=/lib/x86_64-linux-gnu/libc.so.6"], /A grant limited to paths/],
+      [["--allow-ffi=/nonexistent/lib.so"], /A grant limited to paths/],
+    ] as const
+  ) {
+    it(`Deno ${flags[0] ?? "without --allow-ffi"}: one clear error`, async () => {
+      const { execFile } = await import("node:child_process");
+      const script = join(ROOT, "tests", "fixtures", "import_only.ts");
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          RUNTIMES.deno,
+          ["run", "--no-prompt", "--allow-read", ...flags, script],
+          (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+        );
+      });
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, expected);
+      assert.equal(result.stderr.match(/sysipc needs FFI access/g)?.length, 1, result.stderr);
     });
-    assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /run Deno with --allow-ffi/);
-  });
+  }
 });

@@ -31,6 +31,8 @@ import { signalName, signalNumber } from "../signal/names.ts";
 const NO_C_MACRO: Readonly<Record<string, string>> = {
   IORING_OP_FUTEX_WAIT: "added in Linux 6.7; Debian 12's linux-libc-dev has the 6.1 headers",
   FUTEX2_SIZE_U32: "added in Linux 6.7; Debian 12's linux-libc-dev has the 6.1 headers",
+  // uds
+  SCM_MAX_FD: "the kernel's own limit (include/net/scm.h), which no user-space header defines",
 };
 
 /**
@@ -68,6 +70,14 @@ const CONSTANT_HEADERS = [
   "unistd.h",
   "linux/io_uring.h",
   "linux/futex.h",
+  // uds
+  "sys/socket.h",
+  "sys/un.h",
+  // mq
+  "mqueue.h",
+  "sys/msg.h",
+  "sys/resource.h",
+  "time.h",
 ];
 
 /** The standard Linux signals, SIGHUP (1) to SIGSYS (31), and the aliases sysipc accepts. */

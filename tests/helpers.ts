@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,8 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { ringFds as engineFds } from "../ffi/wait/ring.ts";
-import { platform } from "../mod.ts";
+import { recorderFds } from "../signal/recorder.ts";
+import { IpcError, platform } from "../mod.ts";
 
 /** The repository's root. */
 export const ROOT: string = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -51,6 +53,33 @@ export function fixtureCommand(
   return runtime === "deno"
     ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", ...denoFlags, script, ...args]]
     : [RUNTIMES.bun, [script, ...args]];
+}
+
+/**
+ * The command line that runs the `sysipc` command line (`cli.ts`) on a runtime.
+ *
+ * @param runtime Which runtime.
+ * @returns The program and its arguments, to which the command's arguments are added.
+ */
+export function cliCommand(runtime: RuntimeName): [string, string[]] {
+  const cli = join(ROOT, "cli.ts");
+  return runtime === "deno"
+    ? [RUNTIMES.deno, ["run", "-A", "--no-prompt", cli]]
+    : [RUNTIMES.bun, [cli]];
+}
+
+/**
+ * An `assert.throws`/`assert.rejects` validator: the error is an `IpcError` with this code.
+ *
+ * @param code The errno name, such as `"EBADF"`.
+ * @returns The validator.
+ */
+export function isCode(code: string): (e: unknown) => true {
+  return (e) => {
+    assert.ok(e instanceof IpcError, `expected IpcError ${code}, got ${e}`);
+    assert.equal(e.code, code);
+    return true;
+  };
 }
 
 /** What a finished fixture printed. */
@@ -123,18 +152,30 @@ export function tempDir(): { path: string } & Disposable {
 
 /**
  * The descriptors this process has open, with what they point at, leaving out the wait
- * engine's own (opened once for the life of the process).
+ * engine's and the signal recorder's own (opened once for the life of the process) and
+ * copies of them.
  *
  * @returns fd → link target.
  */
 export function openFds(): Map<number, string> {
-  const skip = new Set(engineFds());
+  const skip = new Set([...engineFds(), ...recorderFds()]);
+  // Bun's stream reader of the engine's doorbell holds a copy of its descriptor, under
+  // another number that changes when the doorbell is watched anew: skip the same pipe.
+  const engineTargets = new Set<string>();
+  for (const fd of skip) {
+    try {
+      engineTargets.add(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
   const fds = new Map<number, string>();
   for (const entry of readdirSync("/proc/self/fd")) {
     const fd = Number(entry);
     if (skip.has(fd)) continue;
     try {
-      fds.set(fd, readlinkSync(`/proc/self/fd/${entry}`));
+      const target = readlinkSync(`/proc/self/fd/${entry}`);
+      if (!engineTargets.has(target)) fds.set(fd, target);
     } catch {
       // the descriptor readdir itself used, closed by now
     }

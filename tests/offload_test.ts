@@ -111,9 +111,11 @@ describe("worker offload", () => {
 
   it("more concurrent waits than helper threads all complete", async () => {
     using sem = semaphore();
+    // Under `deno test` each new helper type-checks its module as it starts (≈ 1.2 s on a
+    // loaded 2-CPU machine, one after another): the 8 starts alone can take 10 s.
     const waits = Array.from(
       { length: 12 },
-      () => offload(sem.request, { timeout: 10_000 }, context),
+      () => offload(sem.request, { timeout: 60_000 }, context),
     );
     await sleep(50);
     for (let i = 0; i < 12; i++) sem.post();

@@ -21,6 +21,7 @@ import {
   CURRENT,
   fixtureCommand,
   hasCommand,
+  isCode,
   noLeak,
   OTHER,
   runFixture,
@@ -33,14 +34,6 @@ import {
 const PEERS: RuntimeName[] = [CURRENT, OTHER];
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const H = { tail: 16, head: 32, dataWaiters: 48, dataSeq: 49, spaceSeq: 65, lost: 72 };
-
-function isCode(code: string) {
-  return (e: unknown) => {
-    assert.ok(e instanceof IpcError, `expected IpcError ${code}, got ${e}`);
-    assert.equal(e.code, code, String(e));
-    return true;
-  };
-}
 
 /** A new channel with a unique name, unlinked at the end of the scope. */
 function channel(slots: number, slotSize: number): ShmChannel {

@@ -21,6 +21,7 @@ import {
   CURRENT,
   fixtureCommand,
   hasCommand,
+  isCode,
   noLeak,
   OTHER,
   readAll,
@@ -33,14 +34,6 @@ import {
 const PEERS: RuntimeName[] = [CURRENT, OTHER];
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).replaceAll("\0", "");
-
-function isCode(code: string) {
-  return (e: unknown) => {
-    assert.ok(e instanceof IpcError, `expected IpcError ${code}, got ${e}`);
-    assert.equal(e.code, code, String(e));
-    return true;
-  };
-}
 
 /** A fresh POSIX name, removed at the end of the scope if it still exists. */
 function shmName(prefix = "shm"): { name: string } & Disposable {

@@ -11,7 +11,8 @@
  * io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
  * unavailable or `SYSIPC_WAIT_ENGINE=poll` is set in the environment. Timeouts, aborts and
  * closes are handled once for both (`./track.ts`); sync calls with a timeout retry `EINTR`
- * against one deadline (`./options.ts`).
+ * against one deadline (`./options.ts`), and those with no timeout of their own (System V
+ * `msgrcv`) are interrupted by a timer signal (`./interrupt.ts`).
  *
  * @module
  */
@@ -38,6 +39,7 @@ export { newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
 export { type EngineKind, waitEngine } from "./engine.ts";
 export { offload, type OffloadRequest, warmOffload } from "./offload.ts";
+export { retryWithTimer } from "./interrupt.ts";
 export {
   type FutexResult,
   type FutexWord,

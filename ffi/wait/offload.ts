@@ -111,8 +111,11 @@ function unhold(ref: boolean): void {
   }
 }
 
-/** Installs the no-op handler for `CANCEL_SIGNAL`, once per process. */
-function installHandler(): void {
+/**
+ * Installs the no-op handler for `CANCEL_SIGNAL`, once per process: the helper threads'
+ * cancellation needs it, and so do sync calls interrupted by a timer (`./interrupt.ts`).
+ */
+export function installHandler(): void {
   if (handlerInstalled) return;
   // Any async-signal-safe C function whose arguments do not matter serves as a no-op.
   const noop = libc.dlsym?.(0, stableCString("getppid")) ?? 0n;

@@ -17,7 +17,6 @@ import {
   DONE,
   ERRNO,
   EXIT,
-  IDLE,
   REQUEST,
   RESULT,
   STATE,
@@ -38,10 +37,15 @@ Atomics.store(state, TID, libc.syscall(C.SYS_gettid, 0, 0, 0, 0, 0, 0));
 Atomics.notify(state, TID);
 
 while (true) {
-  Atomics.wait(state, STATE, IDLE);
   const now = Atomics.load(state, STATE);
   if (now === EXIT) break;
-  if (now !== REQUEST) continue;
+  if (now !== REQUEST) {
+    // Sleep while the state stays what it is: IDLE, or DONE until the main thread has
+    // taken the result (waiting for IDLE alone returned at once on DONE, and the thread
+    // spun, taking the CPU from the main thread that had to take the result).
+    Atomics.wait(state, STATE, now);
+    continue;
+  }
   let result = -1;
   let error = EINTR;
   if (Atomics.load(state, CANCEL) === 0) {

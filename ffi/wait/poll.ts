@@ -34,7 +34,56 @@ const retryWaits = new Set<RetryWait>();
 let refs = 0;
 let timer: ReturnType<typeof setTimer> | undefined;
 let delay = 0;
-let table = new DataView(new ArrayBuffer(PFD.size * 64));
+
+/** A `struct pollfd` array over one buffer, grown as needed, for one `poll()` of many fds. */
+export class PollTable {
+  #view = new DataView(new ArrayBuffer(PFD.size * 64));
+  #count = 0;
+
+  /** Empties the table. */
+  clear(): void {
+    this.#count = 0;
+  }
+
+  /**
+   * Adds a descriptor.
+   *
+   * @param fd The descriptor.
+   * @param events The events of interest.
+   */
+  add(fd: number, events: number): void {
+    if (this.#view.byteLength < (this.#count + 1) * PFD.size) {
+      const grown = new Uint8Array(new ArrayBuffer(this.#view.byteLength * 2));
+      grown.set(new Uint8Array(this.#view.buffer));
+      this.#view = new DataView(grown.buffer);
+    }
+    const o = this.#count++ * PFD.size;
+    this.#view.setInt32(o + PFD.offsets.fd, fd, true);
+    this.#view.setInt16(o + PFD.offsets.events, events, true);
+    this.#view.setInt16(o + PFD.offsets.revents, 0, true);
+  }
+
+  /**
+   * Polls every descriptor once, without waiting.
+   *
+   * @returns Whether any is ready.
+   */
+  poll(): boolean {
+    return this.#count > 0 && libc.poll(this.#view, this.#count, 0) > 0;
+  }
+
+  /**
+   * The ready events of the `i`-th descriptor added, after {@linkcode PollTable.poll}.
+   *
+   * @param i Its index.
+   * @returns Its `revents` (0 when not ready).
+   */
+  revents(i: number): number {
+    return this.#view.getUint16(i * PFD.size + PFD.offsets.revents, true);
+  }
+}
+
+const table = new PollTable();
 
 function schedule(progress: boolean): void {
   if (progress) delay = 0;
@@ -52,25 +101,16 @@ function tick(): void {
   timer = undefined;
   let progress = false;
   const waits = [...fdWaits];
-  if (waits.length > 0) {
-    if (table.byteLength < waits.length * PFD.size) {
-      table = new DataView(new ArrayBuffer(waits.length * 2 * PFD.size));
-    }
+  table.clear();
+  for (const w of waits) table.add(w.fd, w.events);
+  if (table.poll()) {
     waits.forEach((w, i) => {
-      const o = i * PFD.size;
-      table.setInt32(o + PFD.offsets.fd, w.fd, true);
-      table.setInt16(o + PFD.offsets.events, w.events, true);
-      table.setInt16(o + PFD.offsets.revents, 0, true);
+      const revents = table.revents(i);
+      if (revents === 0 || !fdWaits.delete(w)) return;
+      if (w.ref) refs--;
+      progress = true;
+      w.settle(revents);
     });
-    if (libc.poll(table, waits.length, 0) > 0) {
-      waits.forEach((w, i) => {
-        const revents = table.getUint16(i * PFD.size + PFD.offsets.revents, true);
-        if (revents === 0 || !fdWaits.delete(w)) return;
-        if (w.ref) refs--;
-        progress = true;
-        w.settle(revents);
-      });
-    }
   }
   for (const w of [...retryWaits]) {
     if (!retryWaits.has(w) || !w.attempt()) continue;

@@ -11,8 +11,9 @@
  * @module
  */
 
-import { clearImmediate, setImmediate } from "node:timers";
+import { setImmediate } from "node:timers";
 import { libc } from "../libc.ts";
+import { PollTable } from "./poll.ts";
 import type { Cancel } from "./track.ts";
 
 const SPIN_START = 50;
@@ -78,12 +79,82 @@ export function adaptSpin(spin: SpinState, budget: number, waited: number): void
   }
 }
 
+/** A wait in its spin phase. */
+interface Spinner {
+  /** The descriptor to poll, or -1 for a wait checked by `ready`. */
+  fd: number;
+  events: number;
+  ready: (() => unknown) | null;
+  /** When the spin budget ends (`performance.now()` milliseconds). */
+  until: number;
+  done: (value: unknown) => void;
+  expire: () => void;
+  fail: (error: unknown) => void;
+}
+
 /**
- * Checks `ready` once per event-loop turn for the handle's spin budget, then parks: the
- * shape of every wait. `park` starts the backend's wait and hands its result to the
- * function it is given, which also adapts the budget.
+ * Every wait of the thread that is spinning, checked together once per event-loop turn:
+ * one `sched_yield` and one `poll()` over all their descriptors, however many there are.
+ */
+const spinners = new Set<Spinner>();
+const polled: Spinner[] = [];
+const table = new PollTable();
+let turn: ReturnType<typeof setImmediate> | undefined;
+
+function spinTurn(): void {
+  turn = undefined;
+  // Give the CPU to a runnable peer on this CPU (it may be the one that will answer);
+  // returns at once when there is none.
+  libc.sched_yield();
+  table.clear();
+  polled.length = 0;
+  for (const s of spinners) {
+    if (s.fd < 0) continue;
+    table.add(s.fd, s.events);
+    polled.push(s);
+  }
+  if (table.poll()) {
+    for (let i = 0; i < polled.length; i++) {
+      const revents = table.revents(i);
+      const s = polled[i]!;
+      if (revents !== 0 && spinners.delete(s)) s.done(revents);
+    }
+  }
+  const now = performance.now();
+  for (const s of spinners) {
+    try {
+      if (s.ready !== null) {
+        const value = s.ready();
+        if (value !== undefined) {
+          spinners.delete(s);
+          s.done(value);
+          continue;
+        }
+      }
+      if (now >= s.until) {
+        spinners.delete(s);
+        s.expire();
+      }
+    } catch (e) {
+      spinners.delete(s);
+      s.fail(e);
+    }
+  }
+  if (spinners.size > 0) turn = setImmediate(spinTurn);
+}
+
+/** What a spinning wait checks: a readiness check, or a descriptor to poll for `events`. */
+export type Probe<T> = (() => T | undefined) | { fd: number; events: number };
+
+/**
+ * Checks `probe` once per event-loop turn for the handle's spin budget, then parks: the
+ * shape of every wait. All spinning waits of the thread share each turn's `sched_yield`
+ * and one `poll()` of their descriptors. `park` starts the backend's wait and hands its
+ * result to the function it is given, which also adapts the budget.
  *
- * @param ready A non-blocking check: a result, or `undefined` for "not yet".
+ * @param probe A non-blocking check (a result, or `undefined` for "not yet"), or a
+ *   descriptor and the poll events it must become ready for (the result is the ready
+ *   events).
  * @param spin The handle's budget (`null`: park at once).
  * @param park Starts the backend wait.
  * @param settle Receives the result.
@@ -91,7 +162,7 @@ export function adaptSpin(spin: SpinState, budget: number, waited: number): void
  * @returns How to cancel the wait.
  */
 export function spinThenPark<T>(
-  ready: () => T | undefined,
+  probe: Probe<T>,
   spin: SpinState | null,
   park: (parked: (value: T) => void) => Cancel,
   settle: (value: T) => void,
@@ -105,25 +176,19 @@ export function spinThenPark<T>(
   };
   if (budget <= 0) return park(parked);
   let stage: Cancel | undefined;
-  let turn: ReturnType<typeof setImmediate> | undefined;
-  const until = start + budget / 1000;
-  const check = () => {
-    turn = undefined;
-    try {
-      // Give the CPU to a runnable peer on this CPU (it may be the one that will answer);
-      // returns at once when there is none.
-      libc.sched_yield();
-      const value = ready();
-      if (value !== undefined) return settle(value);
-      if (performance.now() < until) turn = setImmediate(check);
-      else stage = park(parked);
-    } catch (e) {
-      fail(e);
-    }
+  const spinner: Spinner = {
+    fd: typeof probe === "function" ? -1 : probe.fd,
+    events: typeof probe === "function" ? 0 : probe.events,
+    ready: typeof probe === "function" ? probe : null,
+    until: start + budget / 1000,
+    done: settle as (value: unknown) => void,
+    expire: () => stage = park(parked),
+    fail,
   };
-  turn = setImmediate(check);
+  spinners.add(spinner);
+  turn ??= setImmediate(spinTurn);
   return (then) => {
-    if (turn !== undefined) clearImmediate(turn);
+    spinners.delete(spinner);
     if (stage) stage(then);
     else then();
   };

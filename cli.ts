@@ -1,0 +1,207 @@
+#!/usr/bin/env bun
+/**
+ * The `sysipc` command line. For now one command:
+ *
+ * `sysipc run [--block SIGNALS]… [--] COMMAND [ARG]…` runs COMMAND in place of sysipc
+ * (the same process: same pid, its exit status is the command's), with SIGNALS blocked in
+ * every thread it will start. Signals sent to it before it listens then wait instead of
+ * running their default action (killing it, for most), and a program that reads signals
+ * with `sigwaitinfo` or `signalfd` gets them all.
+ *
+ * Run it as `deno run -A jsr:@sysipc/sysipc/cli run …`, `bunx sysipc run …`, or from a
+ * checkout `bun cli.ts run …`.
+ *
+ * @example Starting a Deno program that will receive SIGRTMIN+1
+ * ```sh
+ * bunx sysipc run --block SIGRTMIN+1 -- deno run -A receiver.ts
+ * ```
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { C } from "./ffi/constants.ts";
+import { EINTR, errno, libc, stableCString } from "./ffi/libc.ts";
+import { errnoName } from "./ffi/errors.ts";
+import { runtime } from "./ffi/runtime.ts";
+import { sigaction } from "./ffi/structs.ts";
+import { signalName, signalNumber, signalToSend } from "./signal/names.ts";
+import { sigsetOf } from "./signal/sigset.ts";
+
+/** The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own. */
+export const EXIT = {
+  /** Success (and `--help`). */
+  ok: 0,
+  /** No command, or an unknown one. */
+  usage: 2,
+  /** `sysipc run` failed before running the command (a bad option or signal). */
+  runFailed: 125,
+  /** The command was found but could not be run (not executable, say). */
+  cannotRun: 126,
+  /** The command was not found. */
+  notFound: 127,
+} as const;
+
+/** Writes text to fd 1 or 2 at once (a synchronous write: `process.exit` may follow). */
+function say(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  for (let done = 0; done < bytes.length;) {
+    const n = libc.write(fd, bytes.subarray(done), bytes.length - done);
+    if (n < 0 && errno() === EINTR) continue;
+    if (n <= 0) return; // nowhere to report it
+    done += n;
+  }
+}
+
+/** What a command does with its arguments; returns the exit status. */
+type Command = (args: string[]) => number;
+
+const USAGE = `Usage: sysipc <command> [options]
+
+Commands:
+  run    run a program with signals blocked in every thread
+
+Run "sysipc <command> --help" for a command's options.
+Exit status: 2 when the command is missing or unknown; otherwise the command's.`;
+
+const RUN_USAGE = `Usage: sysipc run [--block SIGNALS]... [--] COMMAND [ARG]...
+
+Runs COMMAND in place of sysipc: the same process, so its pid is the one you started,
+signals sent to that pid reach it, and its exit status is COMMAND's. SIGNALS start
+blocked in every thread it will start: those sent before it listens wait for it
+instead of killing it, and sigwaitinfo/signalfd readers get them all. SIGPIPE and
+SIGXFSZ get back their default action (the JavaScript runtimes ignore them).
+
+Options:
+  -b, --block SIGNALS  signals to block, comma-separated names or numbers
+                       (SIGUSR1,SIGRTMIN+1,12); may be repeated
+  -h, --help           show this help
+
+Exit status: COMMAND's own; 125 when sysipc run itself fails (a bad option or
+signal), 126 when COMMAND cannot be run, 127 when it is not found.
+
+On Bun, the event loop unblocks every signal while it waits, even before the first
+line of the program runs: a Bun program should also ignore the signals until it
+listens (in sh: trap '' USR1), so that an early one is dropped rather than fatal.`;
+
+/** Splits `run`'s own options from the command: options end at `--` or the first operand. */
+function splitRun(args: string[]): { options: string[]; command: string[] } {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return { options: args.slice(0, i), command: args.slice(i + 1) };
+    if (!arg.startsWith("-") || arg === "-") {
+      return { options: args.slice(0, i), command: args.slice(i) };
+    }
+    if (arg === "-b" || arg === "--block") i++; // its value
+  }
+  return { options: args, command: [] };
+}
+
+function blockedSignals(lists: string[]): number[] {
+  const numbers = new Set<number>();
+  for (const list of lists) {
+    for (const item of list.split(",")) {
+      const text = item.trim();
+      const n = signalToSend(/^\d+$/.test(text) ? Number(text) : text, false);
+      if (signalName(n) === "SIGKILL" || signalName(n) === "SIGSTOP") {
+        throw new RangeError(`${signalName(n)} cannot be blocked: the kernel never lets it wait`);
+      }
+      numbers.add(n);
+    }
+  }
+  return [...numbers];
+}
+
+/** A NULL-terminated `char *argv[]`, with the strings it points at kept alive with it. */
+function argvOf(items: string[]): { pointers: BigUint64Array; strings: Uint8Array[] } {
+  const strings = items.map(stableCString);
+  const pointers = new BigUint64Array(new ArrayBuffer((items.length + 1) * 8));
+  strings.forEach((s, i) => pointers[i] = BigInt(runtime.addressOf(s)));
+  return { pointers, strings };
+}
+
+function run(args: string[]): number {
+  const { options, command } = splitRun(args);
+  let values: { block?: string[]; help?: boolean };
+  try {
+    values = parseArgs({
+      args: options,
+      options: {
+        block: { type: "string", short: "b", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    say(2, `sysipc run: ${(e as Error).message}\n${RUN_USAGE}\n`);
+    return EXIT.runFailed;
+  }
+  if (values.help) {
+    say(1, `${RUN_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (command.length === 0) {
+    say(2, `sysipc run: no command given\n${RUN_USAGE}\n`);
+    return EXIT.runFailed;
+  }
+  let signals: number[];
+  try {
+    signals = blockedSignals(values.block ?? []);
+  } catch (e) {
+    say(2, `sysipc run: --block: ${(e as Error).message}\n`);
+    return EXIT.runFailed;
+  }
+  const file = command[0]!;
+  if (command.some((a) => a.includes("\0"))) {
+    say(2, "sysipc run: arguments must not contain NUL bytes\n");
+    return EXIT.runFailed;
+  }
+  // What the runtimes changed and a program expects at its default: SIGPIPE and SIGXFSZ.
+  const action = new Uint8Array(new ArrayBuffer(sigaction.size));
+  for (const name of ["SIGPIPE", "SIGXFSZ"] as const) {
+    libc.sigaction(signalNumber(name), action, null);
+  }
+  // The mask of the thread that calls exec is the new program's, and every thread it
+  // starts inherits it.
+  libc.pthread_sigmask(C.SIG_BLOCK, sigsetOf(signals), null);
+  const argv = argvOf(command);
+  libc.execvp(stableCString(file), argv.pointers);
+  const e = errno();
+  void argv; // kept alive through the call
+  say(2, `sysipc run: cannot run ${file}: ${errnoName(e)}\n`);
+  return errnoName(e) === "ENOENT" ? EXIT.notFound : EXIT.cannotRun;
+}
+
+const COMMANDS: Record<string, Command> = { run };
+
+/**
+ * Runs the command line `args` (without the program name) and returns the exit status;
+ * `sysipc run` does not return when it starts its command.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@sysipc/sysipc/cli";
+ * const status = main(["run", "--help"]); // prints the help of `run`, returns 0
+ * ```
+ *
+ * @param args The arguments, such as `["run", "--block", "SIGUSR1", "--", "sh"]`.
+ * @returns The exit status: see {@linkcode EXIT}.
+ */
+export function main(args: string[]): number {
+  const [name, ...rest] = args;
+  if (name === "--help" || name === "-h" || name === "help") {
+    say(1, `${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) {
+    say(
+      2,
+      `${name === undefined ? "sysipc: no command given" : `sysipc: unknown command ${name}`}\n` +
+        `${USAGE}\n`,
+    );
+    return EXIT.usage;
+  }
+  return command(rest);
+}
+
+if (import.meta.main) process.exit(main(process.argv.slice(2)));
