@@ -3,8 +3,9 @@
  * through each runtime's FFI.
  *
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
- * signal names and signals (`./signal`), Unix domain sockets (`./uds`), POSIX and System V
- * message queues (`./mq`), semaphores and eventfd (`./sem`), and the raw layer (`./ffi`).
+ * shared memory and a shared-memory message channel (`./shm`), signal names and signals
+ * (`./signal`), Unix domain sockets (`./uds`), POSIX and System V message queues (`./mq`),
+ * semaphores and eventfd (`./sem`), and the raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -30,6 +31,7 @@ export {
   openFifoWriter,
   openFifoWriterSync,
 } from "./fifo/mod.ts";
+export * from "./shm/mod.ts";
 export * from "./signal/mod.ts";
 export * from "./uds/mod.ts";
 export * from "./mq/mod.ts";

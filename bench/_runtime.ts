@@ -29,6 +29,9 @@ export const ROOT: string = dirname(BENCH_DIR);
 /** Size of every message, in bytes. */
 export const MESSAGE_SIZE = 64;
 
+/** Size of each message of the shared-memory streaming benchmark (bench/shm.ts). */
+export const STREAM_SIZE = 65536;
+
 /**
  * The binary of a runtime: the one running this script for the current runtime, otherwise
  * the one `npm ci` put in node_modules/.bin, otherwise its name (looked up in `PATH`).

@@ -7,7 +7,8 @@
  * Bun: `Bun.listen({ unix })` and `Bun.connect({ unix })`, with `data` callbacks. No
  * sysipc code is involved (the child starts through `node:child_process`).
  *
- * Prints one JSON line (see `Result` in bench/_runtime.ts).
+ * Prints one JSON line (see `Result` in bench/_runtime.ts), with `batch_median_us`: the
+ * median of the means of batches of 100 round trips (bench/shm.ts compares with it).
  *
  * Usage: builtin_unix.ts [--messages 10000] [--warmup 1000] [--size 64] [--peer-cpu N]
  * (`--peer-cpu` pins the child with taskset)
@@ -24,6 +25,7 @@ import {
   checkExit,
   CURRENT,
   intOption,
+  median,
   MESSAGE_SIZE,
   pinned,
   type Result,
@@ -50,6 +52,16 @@ const size = intOption(values.size, "size", 1);
 const dir = mkdtempSync(join(tmpdir(), "sysipc-bench-"));
 const path = join(dir, "s");
 const message = new Uint8Array(size);
+const BATCH = 100;
+const batches: number[] = [];
+let batchStart = 0;
+/** Called before round trip `i`: times each batch of BATCH after the warm-up. */
+function tick(i: number): void {
+  if (i < warmup || (i - warmup) % BATCH !== 0) return;
+  const now = performance.now();
+  if (i > warmup) batches.push((now - batchStart) * 1000 / BATCH);
+  batchStart = now;
+}
 
 /**
  * Starts the peer; resolves once it has exited successfully. If it fails, this process
@@ -93,6 +105,7 @@ async function denoPingPong(): Promise<number> {
   listener.close();
   let t0 = 0;
   for (let i = 0; i < total; i++) {
+    tick(i);
     if (i === warmup) t0 = performance.now();
     for (let done = 0; done < size;) {
       done += await conn.write(done === 0 ? message : message.subarray(done));
@@ -122,6 +135,7 @@ async function bunPingPong(): Promise<number> {
     abort = reject;
   });
   const send = (socket: BunSocket) => {
+    tick(count);
     if (count === warmup) t0 = performance.now();
     if (socket.write(message) !== size) abort(new Error("builtin_unix: short write"));
   };
@@ -163,7 +177,10 @@ try {
     spin_us: 0,
     mean_us: Math.round(elapsed * 1000 / messages * 1000) / 1000,
   };
-  console.log(JSON.stringify(result));
+  const batchMedian = batches.length === 0 ? result.mean_us : median(batches);
+  console.log(
+    JSON.stringify({ ...result, batch_median_us: Math.round(batchMedian * 1000) / 1000 }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

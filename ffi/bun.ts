@@ -120,6 +120,7 @@ const bun: Runtime = {
   addressOf(view) {
     return ptr(view as Uint8Array);
   },
+  maxMemory: 2 ** 32, // measured: toArrayBuffer of 2^32 + 1 bytes fails ("Out of memory")
   memory(address, length) {
     return toArrayBuffer(Number(address) as Pointer, 0, length);
   },

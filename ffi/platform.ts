@@ -29,6 +29,11 @@ export interface Platform {
    */
   readonly fifoReaderWaitsForWriter: boolean;
   /**
+   * The largest shared memory mapping sysipc can hand out as one `ArrayBuffer`: 2^53 − 1
+   * bytes on Deno, 2^32 (4 GiB) on Bun.
+   */
+  readonly maxMapping: number;
+  /**
    * Whether `SignalReceiver` can receive signals here: it installs a small signal handler
    * written in x86_64 machine code, so this is `false` on other CPUs (it then throws
    * `ENOTSUP`). Sending works everywhere.
@@ -79,6 +84,7 @@ export const platform: Platform = {
   get fifoReaderWaitsForWriter() {
     return waitEngine() === "io_uring";
   },
+  maxMapping: runtime.maxMemory,
   signalReceiver: arch === "x64",
   get pidfd() {
     return hasPidfd();

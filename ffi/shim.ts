@@ -49,6 +49,8 @@ export interface Runtime {
   addressOf(view: ArrayBufferView): number;
   /** An `ArrayBuffer` over native memory, without copying. */
   memory(address: bigint, length: number): ArrayBuffer;
+  /** The most bytes `memory()` can view as one `ArrayBuffer` on this runtime. */
+  readonly maxMemory: number;
   /** The NUL-terminated string at a native address. */
   cstring(address: bigint): string;
   /**

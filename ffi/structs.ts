@@ -152,6 +152,21 @@ export const uringCqe = layout("struct io_uring_cqe", ["linux/io_uring.h"], 16, 
   flags: 12,
 });
 
+/**
+ * `struct shmid_ds` (sys/shm.h): a System V shared memory segment, as `shmctl(IPC_STAT)`
+ * fills it; `struct ipc_perm` is at offset 0.
+ */
+export const shmidDs = layout("struct shmid_ds", ["sys/shm.h"], 112, {
+  shm_perm: 0,
+  shm_segsz: 48,
+  shm_atime: 56,
+  shm_dtime: 64,
+  shm_ctime: 72,
+  shm_cpid: 80,
+  shm_lpid: 84,
+  shm_nattch: 88,
+});
+
 // uds
 
 /** `struct sockaddr_un` (sys/un.h): `sun_path` holds 108 bytes. */
@@ -276,6 +291,7 @@ export const layouts: readonly Layout[] = [
   uringCqe,
   uringProbe,
   uringProbeOp,
+  shmidDs,
   // uds
   sockaddrUn,
   msghdr,

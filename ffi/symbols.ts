@@ -130,6 +130,25 @@ export const symbols = {
   posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
   // int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *set)
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  // shm
+  // int shm_open(const char *name, int oflag, mode_t mode)
+  shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // int shm_unlink(const char *name)
+  shm_unlink: { parameters: ["buffer"], result: "i32" },
+  // int ftruncate(int fd, off_t length)
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  // int memfd_create(const char *name, unsigned int flags)
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  // int msync(void *addr, size_t length, int flags)
+  msync: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  // int shmget(key_t key, size_t size, int shmflg)
+  shmget: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  // void *shmat(int shmid, const void *shmaddr, int shmflg)
+  shmat: { parameters: ["i32", "usize", "i32"], result: "usize" },
+  // int shmdt(const void *shmaddr)
+  shmdt: { parameters: ["usize"], result: "i32" },
+  // int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+  shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
 
   // uds
   // int socket(int domain, int type, int protocol)

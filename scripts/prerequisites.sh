@@ -8,7 +8,7 @@
 # reports. Exits 0 even then (the tests report a missing tool), unless called with --require
 # (CI, which must not skip checks).
 set -uo pipefail
-PACKAGES="gcc libc6-dev linux-libc-dev strace socat python3-sysv-ipc perl"
+PACKAGES="gcc libc6-dev linux-libc-dev strace socat python3-sysv-ipc perl util-linux"
 
 # Whether gcc can compile against the headers the probe includes.
 have_c() {
@@ -19,7 +19,8 @@ have_c() {
 
 have_all() {
   have_c && command -v strace >/dev/null 2>&1 && command -v socat >/dev/null 2>&1 &&
-    /usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null && perl -MIPC::Semaphore -e 1 >/dev/null 2>&1
+    /usr/bin/python3 -c 'import sysv_ipc' 2>/dev/null && perl -MIPC::Semaphore -e 1 >/dev/null 2>&1 &&
+    command -v ipcmk >/dev/null 2>&1
 }
 
 have_all && exit 0

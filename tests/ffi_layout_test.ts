@@ -67,6 +67,7 @@ const CONSTANT_HEADERS = [
   "semaphore.h",
   "time.h",
   "sys/mman.h",
+  "sys/shm.h",
   "sys/stat.h",
   "sys/syscall.h",
   "sys/uio.h",

@@ -231,3 +231,30 @@ export async function readAll(
   }
   return new TextDecoder().decode(Buffer.concat(chunks));
 }
+
+/**
+ * Compiles a C program of tests/fixtures with gcc into `dir`, for tests whose peer is a C
+ * program (skip them with `hasCommand("gcc")` first).
+ *
+ * @param source The C file's name in tests/fixtures.
+ * @param dir Where the binary goes.
+ * @returns The binary's path.
+ */
+export function compileC(source: string, dir: string): string {
+  const out = join(dir, source.replace(/\.c$/, ""));
+  const r = spawnSync(
+    "gcc",
+    [
+      "-std=gnu11",
+      "-O2",
+      "-Wall",
+      "-Wextra",
+      "-o",
+      out,
+      join(ROOT, "tests", "fixtures", source),
+    ],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`gcc ${source} failed:\n${r.stderr}`);
+  return out;
+}
