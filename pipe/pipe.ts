@@ -17,6 +17,7 @@ import {
 } from "../ffi/handle.ts";
 import {
   check,
+  CURRENT_POSITION,
   EAGAIN,
   EINTR,
   ENXIO,
@@ -71,8 +72,8 @@ class AsyncIo {
       const target = this.#private >= 0 ? this.#private : fd;
       const flags = this.#private === -1 ? C.RWF_NOWAIT : 0;
       const n = write
-        ? libc.pwritev2(target, iov, 1, -1, flags)
-        : libc.preadv2(target, iov, 1, -1, flags);
+        ? libc.pwritev2(target, iov, 1, CURRENT_POSITION, flags)
+        : libc.preadv2(target, iov, 1, CURRENT_POSITION, flags);
       if (n >= 0) return n;
       const e = errno();
       if (e === EINTR) continue;

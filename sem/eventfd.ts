@@ -13,7 +13,7 @@ import {
   fromFdOwnership,
   type Ownership,
 } from "../ffi/handle.ts";
-import { describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
+import { CURRENT_POSITION, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec, pollfd } from "../ffi/structs.ts";
 import {
@@ -147,7 +147,9 @@ export class EventFd extends FdHandle {
   /** One read without waiting: the value taken, or `undefined` when the counter is 0. */
   #tryRead(fd: number): number | undefined {
     while (true) {
-      if (libc.preadv2(fd, this.#iov, 1, -1, C.RWF_NOWAIT) === 8) return Number(this.#value[0]);
+      if (libc.preadv2(fd, this.#iov, 1, CURRENT_POSITION, C.RWF_NOWAIT) === 8) {
+        return Number(this.#value[0]);
+      }
       const e = errno();
       if (e === EAGAIN) return undefined;
       if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
