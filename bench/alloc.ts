@@ -103,14 +103,21 @@ try {
       const p = once();
       if (p instanceof Promise) await p;
     }
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < N; i++) {
-      const p = once();
-      if (p instanceof Promise) await p;
+    // The least of three windows: a window can catch the JIT compiling something.
+    let least = Infinity;
+    for (let window = 0; window < 3; window++) {
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < N; i++) {
+        const p = once();
+        if (p instanceof Promise) await p;
+      }
+      const grown = process.memoryUsage().heapUsed - before;
+      if (grown >= 0) least = Math.min(least, grown);
     }
-    const grown = process.memoryUsage().heapUsed - before;
-    result[name] = grown < 0 ? "a collection ran: not measured" : Math.round(grown / N * 10) / 10;
+    result[name] = least === Infinity
+      ? "a collection ran: not measured"
+      : Math.round(least / N * 10) / 10;
   }
 } finally {
   reader.close();
