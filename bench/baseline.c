@@ -361,6 +361,7 @@ static pid_t run_ways(way *parent, way *child, long peer_cpu, void (*child_setup
     _exit(0);
   }
   printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  fflush(stdout);
   for (int i = 0; i < ncases; i++) parent_way(&cases[i], pick(&cases[i], parent), a, b);
   return pid;
 }
@@ -418,6 +419,7 @@ static int group_fifo(long peer_cpu) {
   unlink(pong);
   rmdir(fifo_dir);
   printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  fflush(stdout);
   long biggest = max_size("fifo", -1);
   unsigned char *a = must(malloc((size_t)biggest + 1)), *b = must(malloc((size_t)biggest + 1));
   for (int i = 0; i < ncases; i++) parent_way(&cases[i], &parent[0], a, b);
@@ -520,6 +522,7 @@ static int group_sem(long peer_cpu) {
     _exit(0);
   }
   printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  fflush(stdout);
   for (int k = 0; k < ncases; k++) {
     const bench_case *c = &cases[k];
     long total = c->warmup + c->messages;
@@ -614,6 +617,7 @@ static int group_signal(long peer_cpu) {
   }
   if (receive_value(handler) != -1) fail("signal: no ready signal from the child");
   printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  fflush(stdout);
   for (int k = 0; k < ncases; k++) {
     const bench_case *c = &cases[k];
     long total = c->warmup + c->messages, bytes = 0;
@@ -785,6 +789,7 @@ static int group_shm(long peer_cpu) {
     _exit(0);
   }
   printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  fflush(stdout);
   for (int i = 0; i < ncases; i++) shm_parent(&cases[i], a, b);
   return finish(pid);
 }

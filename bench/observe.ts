@@ -22,6 +22,8 @@ export interface ProcessPlacement {
 /** Samples the threads of a pair of processes. */
 export class PlacementObserver {
   #pids: number[] = [];
+  /** Each process's start time, to notice a pid reused by another process (pids wrap). */
+  #starts = new Map<number, string>();
   #ticks = new Map<string, number>();
   readonly processes: ProcessPlacement[] = [];
 
@@ -43,6 +45,11 @@ export class PlacementObserver {
     this.#pids.forEach((pid, i) => {
       let tids: string[];
       try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[22 - 3]!;
+        const known = this.#starts.get(pid);
+        if (known === undefined) this.#starts.set(pid, start);
+        else if (known !== start) return; // exited, and the pid now names another process
         tids = readdirSync(`/proc/${pid}/task`);
       } catch {
         return; // exited
