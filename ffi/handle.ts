@@ -56,6 +56,7 @@ export abstract class FdHandle implements Disposable {
    * @param ownership Who closes it (see the module documentation).
    */
   protected constructor(fd: number, ownership: Ownership) {
+    if (new.target === FdHandle) throw new TypeError("FdHandle is abstract: use a subclass");
     this.#fd = fd;
     this.#ownership = ownership;
     this.#held = { fds: ownership === "owned" ? [fd] : [] };

@@ -49,6 +49,9 @@ export interface ReceiveSyncOptions {
   timeout?: number;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
 const SIGKILL = 9;
 const SIGSTOP = 19;
 const SIGCHLD = 17;
@@ -196,6 +199,10 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
   #closed = false;
 
   private constructor(signals: number[], recorder: Recorder) {
+    if (!constructing) {
+      throw new TypeError("SignalReceiver has no public constructor: use SignalReceiver.listen()");
+    }
+    constructing = false;
     this.#signals = signals;
     this.#recorder = recorder;
   }
@@ -227,7 +234,9 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
           "close it first",
       );
     }
-    const receiver = new SignalReceiver(numbers, getRecorder());
+    const recorder = getRecorder();
+    constructing = true;
+    const receiver = new SignalReceiver(numbers, recorder);
     receiver.#start();
     return receiver;
   }
