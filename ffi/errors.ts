@@ -33,7 +33,7 @@ export function errnoName(errno: number): string {
 export function errnoNumber(code: string): number {
   if (typeof code !== "string") throw new TypeError(`code must be a string, got ${typeof code}`);
   const n = LINUX_ERRNO_NUMBERS.get(code);
-  if (n === undefined) throw new TypeError(`Unknown errno name: ${code}`);
+  if (n === undefined) throw new TypeError(`code is an unknown errno name: ${code}`);
   return n;
 }
 
@@ -125,6 +125,7 @@ export class IpcError extends Error {
    * @returns The error to throw.
    */
   static closed(what: string, syscall: string): IpcError {
+    if (typeof what !== "string") throw new TypeError(`what must be a string, got ${typeof what}`);
     return new IpcError({
       errno: errnoNumber("EBADF"),
       syscall,
