@@ -130,7 +130,7 @@ export function signalNumber(name: SignalName | number | string, what = "signal"
     }
     return n;
   }
-  throw new TypeError(`${what} is an unknown signal name: ${JSON.stringify(name)}`);
+  throw new TypeError(`Unknown signal name for ${what}: ${JSON.stringify(name)}`);
 }
 
 /**
