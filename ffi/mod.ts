@@ -38,6 +38,7 @@ export {
   type JsResult,
   type NativeParam,
   type NativeType,
+  type NativePointer,
   type SymbolDef,
   type Symbols,
   symbols,
