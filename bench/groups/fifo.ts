@@ -16,7 +16,7 @@ import {
   openFifoWriter,
   openFifoWriterSync,
 } from "../../fifo/mod.ts";
-import { byteStreamChild, byteStreamParent, type Group, session } from "./_group.ts";
+import { byteStreamChild, byteStreamParent, type Group, readFull, session } from "./_group.ts";
 
 export const group: Group = {
   async start(_cases, launch) {
@@ -28,6 +28,10 @@ export const group: Group = {
     const reader = openFifoReader(pong);
     const child = launch([dir]);
     const [w, r] = [await writer, await reader];
+    // Where io_uring is unavailable a FIFO reader's open returns before any writer came
+    // (platform.fifoReaderWaitsForWriter), and a sync read would then see end of stream:
+    // the child says hello once its writer is open, and the async read waits for it.
+    await readFull(r, new Uint8Array(1));
     return session(
       child,
       (c) => byteStreamParent(c, w, r),
@@ -41,6 +45,7 @@ export const group: Group = {
   async child(cases, [dir]) {
     using reader = openFifoReaderSync(join(dir!, "ping"));
     using writer = openFifoWriterSync(join(dir!, "pong"));
+    writer.writeSync(new Uint8Array(1)); // hello
     for (const c of cases) await byteStreamChild(c, reader, writer);
   },
 };
