@@ -701,8 +701,8 @@ static void shm_child(const bench_case *c, unsigned char *buf) {
   int base = ring->sent;
   for (long i = 0; i < total; i++) {
     int n = base + (int)i;
-    while (n - __atomic_load_n(&ring->received, __ATOMIC_SEQ_CST) >= SLOTS)
-      wait_change(&ring->received, __atomic_load_n(&ring->received, __ATOMIC_SEQ_CST));
+    for (int v; n - (v = __atomic_load_n(&ring->received, __ATOMIC_SEQ_CST)) >= SLOTS;)
+      wait_change(&ring->received, v);
     mark(buf, c->size, i);
     memcpy(slots + (size_t)(n % SLOTS) * (size_t)slot_size, buf, (size_t)c->size);
     publish(&ring->sent, n + 1);
@@ -736,8 +736,10 @@ static void shm_parent(const bench_case *c, unsigned char *msg, unsigned char *r
       mark(msg, c->size, i);
       memcpy(ping, msg, (size_t)c->size);
       publish(&p->ping_seq, ++*seq);
-      while (__atomic_load_n(&p->pong_seq, __ATOMIC_SEQ_CST) != *seq)
-        wait_change(&p->pong_seq, __atomic_load_n(&p->pong_seq, __ATOMIC_SEQ_CST));
+      /* Wait from the value just compared: reading it again could see the reply and then
+       * wait for a change that never comes. */
+      for (int v; (v = __atomic_load_n(&p->pong_seq, __ATOMIC_SEQ_CST)) != *seq;)
+        wait_change(&p->pong_seq, v);
       memcpy(reply, pong, (size_t)c->size);
       verify(reply, c->size, c->size, i);
       if (i >= c->warmup) bytes += 2 * c->size;

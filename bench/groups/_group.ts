@@ -226,6 +226,93 @@ export async function byteStreamChild(c: Case, r: ByteReader, w: ByteWriter): Pr
 }
 
 /**
+ * A channel of whole messages, both ways (seqpacket and datagram sockets, message queues):
+ * this side's sends go to the other side, its receives come from it.
+ */
+export interface MessageWay {
+  sendSync(data: Uint8Array): unknown;
+  send(data: Uint8Array): Promise<unknown>;
+  receiveSync(): Uint8Array;
+  receive(): Promise<Uint8Array>;
+}
+
+/**
+ * The parent side of a message case: round trips, or a "go" message and then the child's
+ * stream.
+ *
+ * @param c The case.
+ * @param way The channel.
+ * @returns The result.
+ */
+export async function messageParent(c: Case, way: MessageWay): Promise<CaseResult> {
+  const where = `parent ${caseKey(c)}`;
+  const msg = new Uint8Array(c.size);
+  const sync = c.mode === "sync";
+  let bytes = 0;
+  let timer: Timer;
+  if (c.kind === "rtt") {
+    timer = await timedLoop(
+      c,
+      sync
+        ? (i) => {
+          mark(msg, i);
+          way.sendSync(msg);
+          verify(way.receiveSync(), c.size, i, where);
+          if (i >= c.warmup) bytes += 2 * c.size;
+        }
+        : async (i) => {
+          mark(msg, i);
+          await way.send(msg);
+          verify(await way.receive(), c.size, i, where);
+          if (i >= c.warmup) bytes += 2 * c.size;
+        },
+    );
+  } else {
+    if (sync) way.sendSync(go);
+    else await way.send(go);
+    timer = await timedLoop(
+      c,
+      sync
+        ? (i) => {
+          verify(way.receiveSync(), c.size, i, where);
+          if (i >= c.warmup) bytes += c.size;
+        }
+        : async (i) => {
+          verify(await way.receive(), c.size, i, where);
+          if (i >= c.warmup) bytes += c.size;
+        },
+    );
+  }
+  return result(c, timer, bytes);
+}
+
+/**
+ * The child side of a message case: echoes, or streams numbered messages after the "go".
+ *
+ * @param c The case.
+ * @param way The channel.
+ */
+export async function messageChild(c: Case, way: MessageWay): Promise<void> {
+  const total = c.warmup + c.messages;
+  const sync = c.mode === "sync";
+  if (c.kind === "rtt") {
+    for (let i = 0; i < total; i++) {
+      if (sync) way.sendSync(way.receiveSync());
+      else await way.send(await way.receive());
+    }
+    return;
+  }
+  if (sync) way.receiveSync();
+  else await way.receive();
+  const buf = new Uint8Array(c.size);
+  for (let i = 0; i < total; i++) {
+    mark(buf, i);
+    if (sync) way.sendSync(buf);
+    else await way.send(buf);
+  }
+}
+
+/**
  * A session over a child that ends when the parent closes its ends.
  *
  * @param child The child process.

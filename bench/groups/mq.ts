@@ -11,18 +11,9 @@
  */
 import process from "node:process";
 import { MessageQueue, SysVMessageQueue } from "../../mq/mod.ts";
-import { type Case, caseKey, mark, timedLoop, type Timer, verify } from "./_common.ts";
-import { type Group, result, session } from "./_group.ts";
+import { type Group, messageChild, messageParent, type MessageWay, session } from "./_group.ts";
 
-/** One direction of a queue, sync and async. */
-interface Way {
-  sendSync(data: Uint8Array): void;
-  send(data: Uint8Array): Promise<void>;
-  receiveSync(): Uint8Array;
-  receive(): Promise<Uint8Array>;
-}
-
-function posixWay(send: MessageQueue, receive: MessageQueue): Way {
+function posixWay(send: MessageQueue, receive: MessageQueue): MessageWay {
   return {
     sendSync: (data) => send.sendSync(data),
     send: (data) => send.send(data),
@@ -31,7 +22,7 @@ function posixWay(send: MessageQueue, receive: MessageQueue): Way {
   };
 }
 
-function sysvWay(queue: SysVMessageQueue, sendType: number, receiveType: number): Way {
+function sysvWay(queue: SysVMessageQueue, sendType: number, receiveType: number): MessageWay {
   const selection = { type: receiveType };
   return {
     sendSync: (data) => queue.sendSync(sendType, data),
@@ -39,69 +30,6 @@ function sysvWay(queue: SysVMessageQueue, sendType: number, receiveType: number)
     receiveSync: () => queue.receiveSync(selection).data,
     receive: async () => (await queue.receive(selection)).data,
   };
-}
-
-async function parentCase(c: Case, way: Way) {
-  const where = `parent ${caseKey(c)}`;
-  const msg = new Uint8Array(c.size);
-  let bytes = 0;
-  let timer: Timer;
-  const sync = c.mode === "sync";
-  if (c.kind === "rtt") {
-    timer = await timedLoop(
-      c,
-      sync
-        ? (i) => {
-          mark(msg, i);
-          way.sendSync(msg);
-          verify(way.receiveSync(), c.size, i, where);
-          if (i >= c.warmup) bytes += 2 * c.size;
-        }
-        : async (i) => {
-          mark(msg, i);
-          await way.send(msg);
-          verify(await way.receive(), c.size, i, where);
-          if (i >= c.warmup) bytes += 2 * c.size;
-        },
-    );
-  } else {
-    const go = new Uint8Array(1);
-    if (sync) way.sendSync(go);
-    else await way.send(go);
-    timer = await timedLoop(
-      c,
-      sync
-        ? (i) => {
-          verify(way.receiveSync(), c.size, i, where);
-          if (i >= c.warmup) bytes += c.size;
-        }
-        : async (i) => {
-          verify(await way.receive(), c.size, i, where);
-          if (i >= c.warmup) bytes += c.size;
-        },
-    );
-  }
-  return result(c, timer, bytes);
-}
-
-async function childCase(c: Case, way: Way): Promise<void> {
-  const total = c.warmup + c.messages;
-  const sync = c.mode === "sync";
-  if (c.kind === "rtt") {
-    for (let i = 0; i < total; i++) {
-      if (sync) way.sendSync(way.receiveSync());
-      else await way.send(await way.receive());
-    }
-    return;
-  }
-  if (sync) way.receiveSync();
-  else await way.receive();
-  const buf = new Uint8Array(c.size);
-  for (let i = 0; i < total; i++) {
-    mark(buf, i);
-    if (sync) way.sendSync(buf);
-    else await way.send(buf);
-  }
 }
 
 export const group: Group = {
@@ -120,7 +48,7 @@ export const group: Group = {
     const ways = { "mq-posix": posixWay(ping, pong), "mq-sysv": sysvWay(queue, 10, 11) };
     return Promise.resolve(session(
       child,
-      (c) => parentCase(c, ways[c.mech as keyof typeof ways]),
+      (c) => messageParent(c, ways[c.mech as keyof typeof ways]),
       () => {
         for (const q of [ping, pong]) {
           q.unlink();
@@ -135,6 +63,6 @@ export const group: Group = {
     using pong = MessageQueue.open(`${base}-pong`, { writeOnly: true });
     using queue = SysVMessageQueue.fromId(Number(id));
     const ways = { "mq-posix": posixWay(pong, ping), "mq-sysv": sysvWay(queue, 11, 10) };
-    for (const c of cases) await childCase(c, ways[c.mech as keyof typeof ways]);
+    for (const c of cases) await messageChild(c, ways[c.mech as keyof typeof ways]);
   },
 };
