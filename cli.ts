@@ -21,48 +21,32 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { C } from "./ffi/constants.ts";
-import { EINTR, errno, libc, stableCString } from "./ffi/libc.ts";
+import { errno, libc, stableCString } from "./ffi/libc.ts";
 import { errnoName } from "./ffi/errors.ts";
 import { runtime } from "./ffi/runtime.ts";
 import { sigaction } from "./ffi/structs.ts";
 import { signalName, signalNumber, signalToSend } from "./signal/names.ts";
 import { sigsetOf } from "./signal/sigset.ts";
+import { type Command, COMMANDS } from "./cli/commands.ts";
+import { EXIT, say } from "./cli/output.ts";
 
-/** The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own. */
-export const EXIT = {
-  /** Success (and `--help`). */
-  ok: 0,
-  /** No command, or an unknown one. */
-  usage: 2,
-  /** `sysipc run` failed before running the command (a bad option or signal). */
-  runFailed: 125,
-  /** The command was found but could not be run (not executable, say). */
-  cannotRun: 126,
-  /** The command was not found. */
-  notFound: 127,
-} as const;
-
-/** Writes text to fd 1 or 2 at once (a synchronous write: `process.exit` may follow). */
-function say(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) {
-    const n = libc.write(fd, bytes.subarray(done), bytes.length - done);
-    if (n < 0 && errno() === EINTR) continue;
-    if (n <= 0) return; // nowhere to report it
-    done += n;
-  }
-}
-
-/** What a command does with its arguments; returns the exit status. */
-type Command = (args: string[]) => number;
+export { EXIT };
 
 const USAGE = `Usage: sysipc <command> [options]
 
 Commands:
-  run    run a program with signals blocked in every thread
+${
+  Object.entries({
+    ...COMMANDS,
+    run: { summary: "run a program with signals blocked in every thread" },
+  })
+    .map(([name, c]) => `  ${name.padEnd(7)}${c.summary}`).join("\n")
+}
 
-Run "sysipc <command> --help" for a command's options.
-Exit status: 2 when the command is missing or unknown; otherwise the command's.`;
+Run "sysipc <command> --help" (or "sysipc help <command>") for a command's options.
+Exit status: 0 success; 1 a system call failed (such as permission denied); 2 bad
+usage (no command, an unknown one, a bad option); 3 no such object; 4 timed out;
+5 doctor found stale objects; run: 125 to 127, or the program's own.`;
 
 const RUN_USAGE = `Usage: sysipc run [--block SIGNALS]... [--] COMMAND [ARG]...
 
@@ -171,7 +155,10 @@ function run(args: string[]): number {
   return errnoName(e) === "ENOENT" ? EXIT.notFound : EXIT.cannotRun;
 }
 
-const COMMANDS: Record<string, Command> = { run };
+const ALL: Record<string, Command> = {
+  ...Object.fromEntries(Object.entries(COMMANDS).map(([name, c]) => [name, c.run])),
+  run,
+};
 
 /**
  * Runs the command line `args` (without the program name) and returns the exit status;
@@ -188,11 +175,12 @@ const COMMANDS: Record<string, Command> = { run };
  */
 export function main(args: string[]): number {
   const [name, ...rest] = args;
+  if (name === "help" && rest.length > 0) return main([rest[0]!, "--help"]);
   if (name === "--help" || name === "-h" || name === "help") {
     say(1, `${USAGE}\n`);
     return EXIT.ok;
   }
-  const command = name === undefined ? undefined : COMMANDS[name];
+  const command = name === undefined || !Object.hasOwn(ALL, name) ? undefined : ALL[name];
   if (command === undefined) {
     say(
       2,

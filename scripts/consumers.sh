@@ -106,7 +106,7 @@ files=$(echo "$out" | sed -n 's|^ *file://'"$ROOT"'/\([^ ]*\) .*|\1|p')
 folders=$(node -e '
   const { exports } = JSON.parse(require("fs").readFileSync("deno.json", "utf8"));
   const dirs = Object.values(exports).map((p) => p.slice(2).split("/").slice(0, -1).join("/"));
-  console.log([...new Set(dirs.filter(Boolean)), "ffi/wait"].join("|"));
+  console.log([...new Set(dirs.filter(Boolean)), "ffi/wait", "cli"].join("|"));
 ')
 stray=$(echo "$files" |
   grep -Ev "^(README\.md|LICENSE|deno\.json|mod\.ts|cli\.ts|($folders)/[a-z_]+\.ts)$" || true)
