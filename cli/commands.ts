@@ -152,7 +152,8 @@ function amount(o: IpcObject): string {
 
 function pidsCell(o: IpcObject): string {
   if (o.pids.length === 0) return "-";
-  return o.pids.map((p) => p.alive ? `${p.pid}` : `${p.pid}(gone)`).join(" ");
+  const cells = o.pids.map((p) => p.alive ? `${p.pid}` : `${p.pid}(gone)`);
+  return [...new Set(cells)].join(" ");
 }
 
 function sortObjects(objects: IpcObject[]): IpcObject[] {
