@@ -459,8 +459,9 @@ taken into use meanwhile is kept).
 
 Options:
   --clean         remove the stale objects
-  --json          print {"stale": [...], "removed": [...], "failed": [...],
-                  "unknown": N, "notes": [...]} for scripts
+  --json          print {"stale": [...], "removed": [...], "kept": [...],
+                  "failed": [...], "unknown": N, "notes": [...]} for scripts
+                  (kept: in use again, or changed, when looked at again)
   -k, --kind KIND only this kind; may be repeated
   -d, --dir DIR   look for stale socket files in DIR instead of the default
                   places; may be repeated
@@ -471,8 +472,8 @@ ${STALE_RULES}
 Run it as root for a full view: other users' processes cannot be looked at
 otherwise, and objects they could use are then "unknown".
 
-${EXIT_CODES} With --clean: 0 when every stale object was removed,
-1 when one could not be.`;
+${EXIT_CODES} With --clean: 0 when every stale object was removed (or
+kept, being in use again), 1 when one could not be removed.`;
 
 const identity = (o: IpcObject) => `${o.kind} ${o.name} ${o.id ?? ""} ${o.changed ?? ""}`;
 
@@ -493,6 +494,7 @@ function doctor(args: string[]): number {
   const unknown = listing.objects.filter((o) => o.state === "unknown").length;
   const removed: IpcObject[] = [];
   const failed: { object: IpcObject; error: string }[] = [];
+  const kept: IpcObject[] = [];
   if (!p.values.json) {
     say(1, stale.length === 0 ? "No stale objects.\n" : `${stale.length} stale object(s):\n`);
     if (stale.length > 0) {
@@ -516,7 +518,7 @@ function doctor(args: string[]): number {
     );
     for (const object of stale) {
       if (!again.has(identity(object))) {
-        failed.push({ object, error: "in use again, or changed: kept" });
+        kept.push(object); // in use again, or changed, since the first look
         continue;
       }
       const error = remove(object);
@@ -525,6 +527,7 @@ function doctor(args: string[]): number {
     }
     if (!p.values.json) {
       for (const o of removed) say(1, `removed ${o.kind} ${o.name}\n`);
+      for (const o of kept) say(1, `kept ${o.kind} ${o.name}: in use again, or changed\n`);
       for (const f of failed) {
         say(2, `not removed: ${f.object.kind} ${f.object.name}: ${f.error}\n`);
       }
@@ -533,7 +536,7 @@ function doctor(args: string[]): number {
     say(1, `Run "sysipc doctor --clean" to remove them.\n`);
   }
   if (p.values.json) {
-    say(1, json({ stale, removed, failed, unknown, notes: listing.notes }));
+    say(1, json({ stale, removed, kept, failed, unknown, notes: listing.notes }));
   }
   if (failed.length > 0) return EXIT.failed;
   if (stale.length > 0 && !p.values.clean) return EXIT.stale;
