@@ -1,15 +1,32 @@
 #!/usr/bin/env bun
 /**
- * The `sysipc` command line. For now one command:
+ * The `sysipc` command line: look at, clean up and use the IPC objects of a host from a
+ * shell or a script.
  *
- * `sysipc run [--block SIGNALS]… [--] COMMAND [ARG]…` runs COMMAND in place of sysipc
- * (the same process: same pid, its exit status is the command's), with SIGNALS blocked in
- * every thread it will start. Signals sent to it before it listens then wait instead of
- * running their default action (killing it, for most), and a program that reads signals
- * with `sigwaitinfo` or `signalfd` gets them all.
+ * - `sysipc ls [--json]` lists every IPC object (POSIX shared memory, message queues and
+ *   named semaphores; System V shared memory, queues and semaphore sets; listening Unix
+ *   sockets) with owner, mode, size or depth, the processes it records or that use it and
+ *   whether they are alive, and whether it is in use, stale or unknown.
+ * - `sysipc stat KIND NAME|ID|KEY` shows one object; `sysipc rm KIND NAME|ID|KEY…` removes.
+ * - `sysipc doctor [--clean]` finds stale objects (every process that used them is gone,
+ *   nothing is attached) by a conservative rule per kind, and with `--clean` removes them.
+ * - `sysipc send QUEUE [TEXT]` and `sysipc recv QUEUE` use a POSIX (`/name`) or System V
+ *   (id, or key `0x…`) queue from the shell.
+ * - `sysipc bench [ARGS]…` runs the benchmark suite of a source checkout (`bench/run.ts`).
+ * - `sysipc run [--block SIGNALS]… [--] COMMAND [ARG]…` runs COMMAND in place of sysipc (the
+ *   same process: same pid, its exit status is the command's), with SIGNALS blocked in
+ *   every thread it will start, so that signals sent before it listens wait for it.
  *
- * Run it as `deno run -A jsr:@sysipc/sysipc/cli run …`, `bunx sysipc run …`, or from a
- * checkout `bun cli.ts run …`.
+ * Every command has `--help`; exit statuses are in {@linkcode EXIT}. Run it as
+ * `deno run -A jsr:@sysipc/sysipc/cli …`, `bunx sysipc …`, or from a checkout
+ * `npm run sysipc -- …`.
+ *
+ * @example Cleaning up after a crashed program
+ * ```sh
+ * sysipc ls                 # what is there, and who uses it
+ * sysipc doctor             # exit status 5 when something is stale
+ * sysipc doctor --clean     # remove what is still stale on a second look
+ * ```
  *
  * @example Starting a Deno program that will receive SIGRTMIN+1
  * ```sh
@@ -162,16 +179,21 @@ const ALL: Record<string, Command> = {
 
 /**
  * Runs the command line `args` (without the program name) and returns the exit status;
- * `sysipc run` does not return when it starts its command.
+ * `sysipc run` does not return when it starts its command. Output goes to fds 1 and 2.
  *
  * @example
  * ```ts
- * import { main } from "@sysipc/sysipc/cli";
+ * import { EXIT, main } from "@sysipc/sysipc/cli";
  * const status = main(["run", "--help"]); // prints the help of `run`, returns 0
+ * console.log(status === EXIT.ok); // true
+ * console.log(main(["stat", "shm", "/no-such-object"]) === EXIT.noSuchObject); // true
  * ```
  *
- * @param args The arguments, such as `["run", "--block", "SIGUSR1", "--", "sh"]`.
+ * @param args The arguments, such as `["ls", "--json"]` or
+ *   `["run", "--block", "SIGUSR1", "--", "sh"]`.
  * @returns The exit status: see {@linkcode EXIT}.
+ * @throws Nothing for bad input: usage errors and failed system calls are reported on fd 2
+ *   and in the exit status.
  */
 export function main(args: string[]): number {
   const [name, ...rest] = args;

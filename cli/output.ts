@@ -5,7 +5,17 @@
  */
 import { EINTR, errno, libc } from "../ffi/libc.ts";
 
-/** The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own. */
+/**
+ * The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own,
+ * and `sysipc bench` with the benchmark suite's.
+ *
+ * @example A script that cleans up only when something is stale
+ * ```ts
+ * import { EXIT, main } from "@sysipc/sysipc/cli";
+ * const status = main(["doctor", "--kind", "sysv-sem"]);
+ * if (status === EXIT.stale) console.log("stale semaphore sets: run sysipc doctor --clean");
+ * ```
+ */
 export const EXIT = {
   /** Success (and `--help`); `doctor`: nothing stale, or `--clean` removed all it found. */
   ok: 0,
