@@ -273,7 +273,9 @@ function find(command: string, kind: Kind, target: string): IpcObject | number {
     usageError(command, match);
     return EXIT.usage;
   }
-  const listing = listObjects({ kinds: [kind] });
+  // A socket file is looked for where it is, wherever that is.
+  const dirs = kind === "socket" && target.startsWith("/") ? [dirname(target)] : undefined;
+  const listing = listObjects({ kinds: [kind], dirs });
   const found = listing.objects.find(match);
   if (found === undefined) {
     say(2, `sysipc ${command}: no ${kind} ${target}\n${notesText(listing)}`);
@@ -475,7 +477,8 @@ otherwise, and objects they could use are then "unknown".
 ${EXIT_CODES} With --clean: 0 when every stale object was removed (or
 kept, being in use again), 1 when one could not be removed.`;
 
-const identity = (o: IpcObject) => `${o.kind} ${o.name} ${o.id ?? ""} ${o.changed ?? ""}`;
+/** The same object on a second look: same name and id, same file (reading a queue's file changes its ctime). */
+const identity = (o: IpcObject) => `${o.kind} ${o.name} ${o.id ?? ""} ${o.inode ?? ""}`;
 
 function doctor(args: string[]): number {
   const p = parse("doctor", args, {

@@ -120,6 +120,8 @@ export interface IpcObject {
   why: string;
   /** When it last changed, where known (seconds since the epoch). */
   changed?: number;
+  /** The inode of the file behind it (POSIX objects, socket files). */
+  inode?: number;
 }
 
 /** The result of a listing. */
@@ -304,6 +306,7 @@ function posixShm(scan: ProcessScan, device: string | undefined): IpcObject[] {
       mode: octal(mode),
       ...judged,
       changed: Number(st.ctimeMs / 1000n),
+      inode: Number(st.ino),
     };
     if (semaphore) {
       const sem = semaphoreValue(path, object.name);
@@ -391,6 +394,7 @@ function posixQueues(scan: ProcessScan, notes: string[], device: string | undefi
         ...(qsize ? { bytes: Number(qsize[1]) } : {}),
         ...posixState(scan.files.get(fileId(st.dev, st.ino)), uid, mode, scan),
         changed: Number(st.ctimeMs / 1000n),
+        inode: Number(st.ino),
       });
     }
     return found;
@@ -661,6 +665,7 @@ function staleSocketFiles(dirs: readonly string[], bound: Set<string>): IpcObjec
         state: "stale",
         why: "socket file with no socket bound to it (connect refused)",
         changed: Math.floor(st.ctimeMs / 1000),
+        inode: st.ino,
       });
     }
   };

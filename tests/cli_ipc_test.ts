@@ -8,10 +8,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { MessageQueue, SharedMemory, SysVMessageQueue, SysVSemaphoreSet } from "../mod.ts";
-import { cliCommand, CURRENT, fixtureCommand, hasCommand, uniqueName } from "./helpers.ts";
+import { C } from "../ffi/constants.ts";
+import { libc } from "../ffi/libc.ts";
+import { toAddress } from "../uds/address.ts";
+import { cliCommand, CURRENT, fixtureCommand, hasCommand, tempDir, uniqueName } from "./helpers.ts";
 
 function sysipc(args: string[], input?: string) {
   const [command, argv] = cliCommand(CURRENT);
@@ -154,6 +158,21 @@ describe(`sysipc ls, stat, rm, send, recv on ${CURRENT}`, () => {
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, new RegExp(`no shm ${name}`));
     assert.equal(sysipc(["stat", "sysv-sem", "0x7fffff01"]).code, 3);
+  });
+
+  it("stat and rm find a socket file wherever it is: stale when nothing is bound to it", () => {
+    using dir = tempDir();
+    const path = join(dir.path, "left-behind.sock");
+    // bind() makes the file and close() leaves it, as a server that crashed does.
+    const fd = libc.socket(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
+    const address = toAddress({ path });
+    assert.equal(libc.bind(fd, address.bytes, address.length), 0);
+    libc.close(fd);
+    const stat = JSON.parse(sysipc(["stat", "socket", path, "--json"]).stdout);
+    assert.deepEqual([stat.state, stat.path], ["stale", path]);
+    assert.equal(sysipc(["rm", "socket", path]).code, 0);
+    assert.ok(!existsSync(path));
+    assert.equal(sysipc(["rm", "socket", path]).code, 3);
   });
 
   it("send and recv: POSIX and System V queues from the shell", () => {
