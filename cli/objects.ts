@@ -427,11 +427,29 @@ function semctl(id: number, index: number, cmd: number): number {
   return libc.syscall(C.SYS_semctl, id, index, cmd, 0, 0, 0);
 }
 
+/** The fields every System V object has, from its /proc/sysvipc row. */
+function sysvCommon(
+  kind: "sysv-shm" | "sysv-mq" | "sysv-sem",
+  row: Record<string, string>,
+  id: string,
+) {
+  const uid = Number(row.uid);
+  return {
+    kind,
+    name: id,
+    id: Number(id),
+    key: hexKey(Number(row.key)),
+    uid,
+    user: userName(uid),
+    gid: Number(row.gid),
+    mode: octal(parseInt(row.perms ?? "0", 8) & 0o777),
+  };
+}
+
 function sysvShm(): IpcObject[] {
   return sysvipc("shm").map((row) => {
     const perms = parseInt(row.perms ?? "0", 8);
     const attached = Number(row.nattch);
-    const uid = Number(row.uid);
     const changed = Math.max(Number(row.atime), Number(row.dtime));
     const judged = perms & 0o1000
       ? { pids: [], state: "removed" as State, why: "removed; goes when the last process detaches" }
@@ -443,14 +461,7 @@ function sysvShm(): IpcObject[] {
         attached > 0 ? `attached ${attached} time(s)` : undefined,
       );
     return {
-      kind: "sysv-shm" as const,
-      name: row.shmid ?? "",
-      id: Number(row.shmid),
-      key: hexKey(Number(row.key)),
-      uid,
-      user: userName(uid),
-      gid: Number(row.gid),
-      mode: octal(perms & 0o777),
+      ...sysvCommon("sysv-shm", row, row.shmid ?? ""),
       size: Number(row.size),
       attached,
       ...judged,
@@ -461,16 +472,8 @@ function sysvShm(): IpcObject[] {
 
 function sysvQueues(): IpcObject[] {
   return sysvipc("msg").map((row) => {
-    const uid = Number(row.uid);
     return {
-      kind: "sysv-mq" as const,
-      name: row.msqid ?? "",
-      id: Number(row.msqid),
-      key: hexKey(Number(row.key)),
-      uid,
-      user: userName(uid),
-      gid: Number(row.gid),
-      mode: octal(parseInt(row.perms ?? "0", 8) & 0o777),
+      ...sysvCommon("sysv-mq", row, row.msqid ?? ""),
       messages: Number(row.qnum),
       bytes: Number(row.cbytes),
       ...recordedState(
@@ -489,7 +492,6 @@ function sysvSemaphores(): IpcObject[] {
   return sysvipc("sem").map((row) => {
     const id = Number(row.semid);
     const count = Number(row.nsems);
-    const uid = Number(row.uid);
     const since = Math.max(Number(row.otime), Number(row.ctime));
     const values: number[] = [];
     const recorded: { pid: number; role: string; since: number }[] = [];
@@ -509,14 +511,7 @@ function sysvSemaphores(): IpcObject[] {
       waiting += n + z;
     }
     const object: IpcObject = {
-      kind: "sysv-sem",
-      name: row.semid ?? "",
-      id,
-      key: hexKey(Number(row.key)),
-      uid,
-      user: userName(uid),
-      gid: Number(row.gid),
-      mode: octal(parseInt(row.perms ?? "0", 8) & 0o777),
+      ...sysvCommon("sysv-sem", row, row.semid ?? ""),
       pids: [],
       state: "unknown",
       why: "",

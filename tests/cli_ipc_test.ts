@@ -12,6 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { MessageQueue, SharedMemory, SysVMessageQueue, SysVSemaphoreSet } from "../mod.ts";
+import type { IpcObject } from "../cli/objects.ts";
 import { C } from "../ffi/constants.ts";
 import { libc } from "../ffi/libc.ts";
 import { toAddress } from "../uds/address.ts";
@@ -23,32 +24,8 @@ function sysipc(args: string[], input?: string) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Pid {
-  pid: number;
-  role: string;
-  alive: boolean;
-}
-
-/** An object as `ls --json` prints it (the fields the tests read). */
-interface Listed {
-  kind: string;
-  name: string;
-  id?: number;
-  key?: string;
-  uid: number;
-  mode: string;
-  size?: number;
-  messages?: number;
-  maxMessages?: number;
-  messageSize?: number;
-  bytes?: number;
-  value?: number;
-  values?: number[];
-  attached?: number;
-  socketType?: string;
-  pids: Pid[];
-  state: string;
-}
+/** An object as `ls --json` prints it. */
+type Listed = IpcObject;
 
 function listed(stdout: string): Listed[] {
   return (JSON.parse(stdout) as { objects: Listed[] }).objects;
