@@ -692,7 +692,8 @@ Options:
   --timeout MS  give up after MS milliseconds (0: only take a message already
                 there); default: wait
   -t, --type N  System V queues: which message: 0 (default) the first, N > 0 the
-                first of type N, N < 0 the first of the lowest type up to -N
+                first of type N, N < 0 (written --type=-9) the first of the
+                lowest type up to |N|
   --json        print {"data", "encoding" ("utf8" or "base64"), "size",
                 "priority" or "type"}
   --raw         write the message's bytes only
