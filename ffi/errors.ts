@@ -36,6 +36,7 @@ const LINUX_ERRNO_NUMBERS: ReadonlyMap<string, number> = new Map([
  * @returns Its name, such as `"EAGAIN"`, or `"E<n>"` for a value Linux does not define.
  */
 export function errnoName(errno: number): string {
+  checkErrno(errno, "errno");
   return LINUX_ERRNO_NAMES[errno] || `E${errno}`;
 }
 
@@ -53,9 +54,19 @@ export function errnoName(errno: number): string {
  * @throws {TypeError} For a name Linux does not define.
  */
 export function errnoNumber(code: string): number {
+  if (typeof code !== "string") throw new TypeError(`code must be a string, got ${typeof code}`);
   const n = LINUX_ERRNO_NUMBERS.get(code);
-  if (n === undefined) throw new TypeError(`Unknown errno name: ${code}`);
+  if (n === undefined) throw new TypeError(`code is an unknown errno name: ${code}`);
   return n;
+}
+
+function checkErrno(errno: unknown, what: string): void {
+  if (typeof errno !== "number" || !Number.isInteger(errno)) {
+    throw new TypeError(`${what} must be an integer, got ${typeof errno} ${String(errno)}`);
+  }
+  if (errno < 0 || errno > 4095) {
+    throw new RangeError(`${what} must be between 0 and 4095, got ${errno}`);
+  }
 }
 
 let describe: (errno: number) => string = (errno) => `errno ${errno}`;
@@ -118,6 +129,14 @@ export class IpcError extends Error {
    * @param init The errno, the failed call, and optionally the path and a detail.
    */
   constructor(init: IpcErrorInit) {
+    if (typeof init !== "object" || init === null) throw new TypeError("init must be an object");
+    checkErrno(init.errno, "init.errno");
+    for (const field of ["syscall", "path", "detail"] as const) {
+      const value = init[field];
+      if ((value !== undefined || field === "syscall") && typeof value !== "string") {
+        throw new TypeError(`init.${field} must be a string, got ${typeof value}`);
+      }
+    }
     const code = errnoName(init.errno);
     const text = init.detail ?? describe(init.errno);
     super(`${code}: ${text}, ${init.syscall}${init.path === undefined ? "" : ` '${init.path}'`}`);
@@ -142,6 +161,7 @@ export class IpcError extends Error {
    * @returns The error to throw.
    */
   static closed(what: string, syscall: string): IpcError {
+    if (typeof what !== "string") throw new TypeError(`what must be a string, got ${typeof what}`);
     return new IpcError({
       errno: errnoNumber("EBADF"),
       syscall,

@@ -71,6 +71,7 @@ export abstract class FdHandle implements Disposable {
    * @param ownership Who closes it (see the module documentation).
    */
   protected constructor(fd: number, ownership: Ownership) {
+    if (new.target === FdHandle) throw new TypeError("FdHandle is abstract: use a subclass");
     this.#fd = fd;
     this.#ownership = ownership;
     this.#held = { fds: ownership === "owned" ? [fd] : [] };
@@ -277,6 +278,21 @@ export function checkInteger(value: unknown, what: string, min: number, max: num
 const encoder = new TextEncoder();
 
 /**
+ * Checks that an options argument is an object, or left out.
+ *
+ * @param options The value.
+ * @param what The argument's name.
+ * @throws {TypeError} When it is neither `undefined` nor an object.
+ */
+export function checkOptions(options: unknown, what = "options"): void {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(
+      `${what} must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+}
+
+/**
  * Data to send: a `Uint8Array`, or a string sent as UTF-8.
  *
  * @param data The value.
@@ -284,7 +300,13 @@ const encoder = new TextEncoder();
  * @throws {TypeError} For anything else.
  */
 export function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  if (data instanceof Uint8Array) {
+    // A detached buffer reads as length 0: refuse it rather than send nothing.
+    if (data.byteLength === 0 && (data.buffer as ArrayBuffer).detached === true) {
+      throw new TypeError("data is a view of a detached ArrayBuffer");
+    }
+    return data;
+  }
   if (typeof data === "string") return encoder.encode(data);
   throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`);
 }
@@ -299,6 +321,9 @@ export function toBytes(data: unknown): Uint8Array {
 export function checkBuffer(into: unknown): Uint8Array {
   if (!(into instanceof Uint8Array)) {
     throw new TypeError(`into must be a Uint8Array, got ${into === null ? "null" : typeof into}`);
+  }
+  if (into.byteLength === 0 && (into.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError("into is a view of a detached ArrayBuffer");
   }
   return into;
 }

@@ -145,7 +145,11 @@ export function check(result: number, syscall: string, path?: string): number {
  * @param path The path or name the call was about, if any.
  */
 export function checkCode(code: number, syscall: string, path?: string): void {
-  if (code !== 0) throw new IpcError({ errno: code, syscall, path });
+  if (code === 0) return;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || code > 4095) {
+    throw new RangeError(`code must be 0 or an errno value (1 to 4095), got ${String(code)}`);
+  }
+  throw new IpcError({ errno: code, syscall, path });
 }
 
 /**
@@ -217,6 +221,7 @@ export function cString(text: unknown, what: string): Uint8Array<ArrayBuffer> {
  * @returns The bytes, NUL included.
  */
 export function stableCString(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof text !== "string") throw new TypeError(`text must be a string, got ${typeof text}`);
   const encoded = encoder.encode(text);
   const bytes = new Uint8Array(new ArrayBuffer(encoded.length + 1));
   bytes.set(encoded);

@@ -47,7 +47,9 @@ function create(options: EventFdOptions | undefined): number {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError(`options must be an object, got ${describeValue(options)}`);
   }
-  const initial = checkInteger(options?.initial ?? 0, "initial", 0, 0xffffffff);
+  const initial = options?.initial === undefined
+    ? 0
+    : checkInteger(options.initial, "initial", 0, 0xffffffff);
   const semaphore = options?.semaphore;
   if (semaphore !== undefined && typeof semaphore !== "boolean") {
     throw new TypeError(`semaphore must be a boolean, got ${describeValue(semaphore)}`);

@@ -89,6 +89,8 @@ const helperTimeout = new BigInt64Array(new ArrayBuffer(16));
 helperTimeout[0] = 1n;
 
 let makePermit: (semaphore: Semaphore) => Permit;
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
 
 /**
  * A unit taken from a {@linkcode Semaphore}: releasing it posts the unit back, once.
@@ -111,10 +113,15 @@ export class Permit implements Disposable {
   #semaphore: Semaphore | null;
 
   static {
-    makePermit = (semaphore) => new Permit(semaphore);
+    makePermit = (semaphore) => {
+      constructing = true;
+      return new Permit(semaphore);
+    };
   }
 
   private constructor(semaphore: Semaphore) {
+    if (!constructing) throw new TypeError("Permit has no public constructor: use acquire()");
+    constructing = false;
     this.#semaphore = semaphore;
   }
 
@@ -218,6 +225,10 @@ export class Semaphore implements Disposable {
   readonly #parking: WaitContext;
 
   private constructor(name: string, address: bigint) {
+    if (!constructing) {
+      throw new TypeError("Semaphore has no public constructor: use Semaphore.open()");
+    }
+    constructing = false;
     this.#name = name;
     const memory = runtime.memory(address, semT.size);
     this.#view = new Uint8Array(memory);
@@ -261,7 +272,10 @@ export class Semaphore implements Disposable {
     const initial = value === undefined ? 0 : checkInteger(value, "value", 0, C.SEM_VALUE_MAX);
     while (true) {
       const address = libc.sem_open(path, openCreateFlags(create), create.mode, initial);
-      if (address !== 0n) return new Semaphore(name, address);
+      if (address !== 0n) {
+        constructing = true;
+        return new Semaphore(name, address);
+      }
       const e = errno();
       if (e !== EINTR) throw new IpcError({ errno: e, syscall: "sem_open", path: name });
     }

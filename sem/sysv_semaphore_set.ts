@@ -99,6 +99,9 @@ interface Compiled {
   allNoWait: boolean;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
 const SEMVMX = C.SEMVMX;
 const EACCES = errnoNumber("EACCES");
 
@@ -158,6 +161,12 @@ export class SysVSemaphoreSet implements Disposable {
   readonly #parking: WaitContext;
 
   private constructor(id: number, count: number) {
+    if (!constructing) {
+      throw new TypeError(
+        "SysVSemaphoreSet has no public constructor: use SysVSemaphoreSet.get() or fromId()",
+      );
+    }
+    constructing = false;
     this.id = id;
     this.#count = count;
     const context = { syscall: "semop", path: `semid ${id}`, owner: this.#waits };
@@ -236,6 +245,7 @@ export class SysVSemaphoreSet implements Disposable {
     }
     const size = known === -1 ? -1 : Number(stat.getBigUint64(semidDs.offsets.sem_nsems, true));
     warmOffload();
+    constructing = true;
     return new SysVSemaphoreSet(id, size);
   }
 

@@ -76,6 +76,8 @@ interface Watch {
   checked: number;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
 let makeMessage: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmMessage;
 let makeSlot: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmSlot;
 let messagePosition: (lease: ShmMessage) => number;
@@ -243,6 +245,12 @@ export class ShmChannel implements Disposable {
   }
 
   private constructor(name: string, mapping: Mapping) {
+    if (!constructing) {
+      throw new TypeError(
+        "ShmChannel has no public constructor: use ShmChannel.create() or open()",
+      );
+    }
+    constructing = false;
     this.#name = name;
     this.#mapping = mapping;
     this.#i32 = new Int32Array(mapping.buffer);
@@ -306,6 +314,7 @@ export class ShmChannel implements Disposable {
       check(libc.ftruncate(fd, g.size), "ftruncate", name);
       mapping = Mapping.map(fd, g.size, false, name);
       writeHeader(new Int32Array(mapping.buffer), g, libc.getpid());
+      constructing = true;
       return new ShmChannel(name, mapping);
     } catch (e) {
       mapping?.unmap();
@@ -354,6 +363,7 @@ export class ShmChannel implements Disposable {
         );
       }
       mapping = Mapping.map(fd, size, false, name);
+      constructing = true;
       return new ShmChannel(name, mapping);
     } catch (e) {
       mapping?.unmap();
@@ -1437,11 +1447,18 @@ export class ShmMessage implements Disposable {
   #released = false;
 
   static {
-    makeMessage = (channel, position, bytes) => new ShmMessage(channel, position, bytes);
+    makeMessage = (channel, position, bytes) => {
+      constructing = true;
+      return new ShmMessage(channel, position, bytes);
+    };
     messagePosition = (lease) => lease.#position;
   }
 
   private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
+    if (!constructing) {
+      throw new TypeError("ShmMessage has no public constructor: use receiveView()");
+    }
+    constructing = false;
     this.#channel = channel;
     this.#position = position;
     this.#bytes = bytes;
@@ -1534,11 +1551,16 @@ export class ShmSlot implements Disposable {
   #done = false;
 
   static {
-    makeSlot = (channel, position, bytes) => new ShmSlot(channel, position, bytes);
+    makeSlot = (channel, position, bytes) => {
+      constructing = true;
+      return new ShmSlot(channel, position, bytes);
+    };
     slotPosition = (lease) => lease.#position;
   }
 
   private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
+    if (!constructing) throw new TypeError("ShmSlot has no public constructor: use reserve()");
+    constructing = false;
     this.#channel = channel;
     this.#position = position;
     this.#bytes = bytes;

@@ -34,6 +34,9 @@ export abstract class MappedFd extends FdHandle {
    * @param readOnly Whether the mapping is a read-only, copy-on-write one.
    */
   protected constructor(fd: number, ownership: Ownership, mapping: Mapping, readOnly: boolean) {
+    if (new.target === MappedFd) {
+      throw new TypeError("MappedFd is abstract: use SharedMemory or MappedFile");
+    }
     super(fd, ownership);
     this.#mapping = mapping;
     this.#bytes = new Uint8Array(mapping.buffer);

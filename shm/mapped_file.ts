@@ -6,6 +6,7 @@
 import { C } from "../ffi/constants.ts";
 import { type CreateOptions, createOptions, openCreateFlags } from "../ffi/ipc.ts";
 import { checkRetry, cString, libc } from "../ffi/libc.ts";
+import { checkOptions } from "../ffi/handle.ts";
 import { MappedFd } from "./mapped_fd.ts";
 import { checkBoolean, checkSize, type Mapping, mapWhole } from "./mapping.ts";
 
@@ -163,6 +164,7 @@ export class MappedFile extends MappedFd {
    */
   sync(options?: SyncOptions): void {
     this.use("msync");
+    checkOptions(options);
     const async = checkBoolean(options?.async, "async");
     this.msync(async, this.#path);
   }

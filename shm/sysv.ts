@@ -69,6 +69,9 @@ export interface SysVSharedMemoryStat {
   changeTime: Date | null;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
 const MAP_FAILED = 2n ** 64n - 1n;
 const EINVAL = errnoNumber("EINVAL");
 const statBuffer = new DataView(new ArrayBuffer(shmidDs.size));
@@ -98,6 +101,10 @@ export class SysVSharedMemory implements Disposable {
   #removed = false;
 
   private constructor(id: number, key: number) {
+    if (!constructing) {
+      throw new TypeError("SysVSharedMemory has no public constructor: use SysVSharedMemory.get()");
+    }
+    constructing = false;
     this.#id = id;
     this.#key = key;
   }
@@ -137,6 +144,7 @@ export class SysVSharedMemory implements Disposable {
       throw new TypeError("size is required to create a segment");
     }
     const id = check(libc.shmget(k, size ?? 0, sysvGetFlags(create)), "shmget", keyText(k));
+    constructing = true;
     return new SysVSharedMemory(id, k);
   }
 

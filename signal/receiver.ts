@@ -49,6 +49,9 @@ export interface ReceiveSyncOptions {
   timeout?: number;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
 const SIGKILL = 9;
 const SIGSTOP = 19;
 const SIGCHLD = 17;
@@ -122,24 +125,28 @@ function receivable(signals: unknown): number[] {
     throw new TypeError("signals must be a non-empty array of signal names or numbers");
   }
   const numbers = new Set<number>();
-  for (const s of signals) {
-    const n = signalToSend(s, false); // a known signal, and not one of glibc's own
+  for (const [i, s] of signals.entries()) {
+    const n = signalToSend(s, false, `signals[${i}]`); // known, and not one of glibc's own
     const name = signalName(n);
     if (n === SIGKILL || n === SIGSTOP) {
-      throw new TypeError(`${name} cannot be received: the kernel never lets a process catch it`);
+      throw new TypeError(
+        `signals[${i}]: ${name} cannot be received: the kernel never lets a process catch it`,
+      );
     }
     if (FAULTS.has(n)) {
       throw new TypeError(
-        `${name} cannot be received: the kernel raises it for a fault in the faulting ` +
+        `signals[${i}]: ${name} cannot be received: the kernel raises it for a fault in the faulting ` +
           "thread, which cannot continue, and the runtime's crash handler owns it",
       );
     }
     if (runtime.reservedSignals.includes(n)) {
-      throw new TypeError(`${name} cannot be received: the ${runtime.name} runtime uses it`);
+      throw new TypeError(
+        `signals[${i}]: ${name} cannot be received: the ${runtime.name} runtime uses it`,
+      );
     }
     if (n === CANCEL_SIGNAL) {
       throw new TypeError(
-        `${name} cannot be received: sysipc's wait engine interrupts its helper threads with it`,
+        `signals[${i}]: ${name} cannot be received: sysipc's wait engine interrupts its helper threads with it`,
       );
     }
     numbers.add(n);
@@ -196,6 +203,10 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
   #closed = false;
 
   private constructor(signals: number[], recorder: Recorder) {
+    if (!constructing) {
+      throw new TypeError("SignalReceiver has no public constructor: use SignalReceiver.listen()");
+    }
+    constructing = false;
     this.#signals = signals;
     this.#recorder = recorder;
   }
@@ -237,7 +248,9 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
           "close it first",
       );
     }
-    const receiver = new SignalReceiver(numbers, getRecorder());
+    const recorder = getRecorder();
+    constructing = true;
+    const receiver = new SignalReceiver(numbers, recorder);
     receiver.#start();
     return receiver;
   }

@@ -7,7 +7,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { checkInteger, FdHandle } from "../ffi/handle.ts";
+import { checkInteger, checkOptions, FdHandle } from "../ffi/handle.ts";
 import { check, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { siginfo } from "../ffi/structs.ts";
@@ -81,6 +81,13 @@ export function kill(
 ): void {
   checkPid(pid, "pid");
   const n = signalToSend(signal, true);
+  checkOptions(options);
+  for (const flag of ["group", "everyone"] as const) {
+    const value = options[flag];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`${flag} must be a boolean, got ${typeof value}`);
+    }
+  }
   if (pid === 0 && !options.group) {
     throw new RangeError(
       "pid 0 signals every process in this process group, this one included: pass " +

@@ -8,6 +8,7 @@ import { IpcError } from "../ffi/errors.ts";
 import {
   checkBuffer,
   checkFd,
+  checkOptions,
   FdHandle,
   type FromFdOptions,
   fromFdOwnership,
@@ -365,6 +366,7 @@ export class UnixConnection extends FdHandle {
   async send(data: Uint8Array | string, options?: UnixSendOptions): Promise<number> {
     const fd = this.use("write");
     const bytes = toBytes(data);
+    checkOptions(options);
     const fds = this.#checkSendFds(bytes, options?.fds);
     checkWaitOptions(options);
     // The common case first: nothing queued, and the socket takes it all at once.
@@ -436,6 +438,7 @@ export class UnixConnection extends FdHandle {
   sendSync(data: Uint8Array | string, options?: { fds?: UnixSendOptions["fds"] }): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
+    checkOptions(options);
     const fds = this.#checkSendFds(bytes, options?.fds);
     if (this.#queue.busy) {
       throw IpcError.of(

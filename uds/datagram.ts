@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { FdHandle, toBytes } from "../ffi/handle.ts";
+import { checkOptions, FdHandle, toBytes } from "../ffi/handle.ts";
 import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { sockaddrUn } from "../ffi/structs.ts";
 import { untilReady } from "../ffi/ready.ts";
@@ -118,6 +118,9 @@ export class UnixDatagram extends FdHandle {
     }
     const named = options?.path !== undefined || options?.abstract !== undefined;
     const address = named ? toAddress(options!) : null;
+    if (address === null && options?.mode !== undefined) {
+      throw new TypeError("mode applies to socket files only: give a path with it");
+    }
     const mode = address === null ? 0 : checkMode(options?.mode, address);
     const passCredentials = options?.passCredentials;
     if (passCredentials !== undefined && typeof passCredentials !== "boolean") {
@@ -243,6 +246,7 @@ export class UnixDatagram extends FdHandle {
   ): Promise<number> {
     const fd = this.use("sendmsg");
     const bytes = toBytes(data);
+    checkOptions(options);
     const fds = checkFds(options?.fds);
     checkWaitOptions(options);
     const attempt = () => {
@@ -330,6 +334,7 @@ export class UnixDatagram extends FdHandle {
   ): number {
     const fd = this.use("sendmsg");
     const to = this.#destination(address);
+    checkOptions(options);
     const n = this.#attempt(fd, to, toBytes(data), checkFds(options?.fds), 0);
     if (n < 0) throw IpcError.of("EAGAIN", "sendmsg", to.display); // a non-blocking descriptor
     return n;

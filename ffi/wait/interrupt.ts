@@ -19,6 +19,7 @@ import { EINTR, errno, libc } from "../libc.ts";
 import { itimerspec, sigevent, sigset, timespec } from "../structs.ts";
 import { installHandler } from "./offload.ts";
 import { CANCEL_SIGNAL } from "./offload_layout.ts";
+import { checkTimeout } from "./options.ts";
 
 /** How often the timer fires again once the time is up, until the call returns. */
 const REFIRE_MS = 2;
@@ -71,6 +72,10 @@ export function retryWithTimer(
   syscall: string,
   path?: string,
 ): number {
+  checkTimeout(timeout);
+  if (!(timeout > 0 && timeout < Infinity)) {
+    throw new RangeError(`timeout must be > 0 and finite, got ${timeout}`);
+  }
   const deadline = performance.now() + timeout;
   installHandler();
   libc.pthread_sigmask(C.SIG_UNBLOCK, signalSet, null);

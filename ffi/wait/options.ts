@@ -33,18 +33,25 @@ export function checkWaitOptions(options: WaitOptions | undefined): void {
     throw new TypeError("options must be an object");
   }
   const { timeout, signal } = options;
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number") {
-      throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
-    }
-    if (Number.isNaN(timeout) || timeout < 0) {
-      throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeout}`);
-    }
-  }
+  if (timeout !== undefined) checkTimeout(timeout);
   if (signal !== undefined) {
     if (!(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
     signal.throwIfAborted();
   }
+}
+
+/**
+ * Checks a timeout in milliseconds.
+ *
+ * @param timeout The value.
+ * @throws {TypeError} When it is not a number.
+ * @throws {RangeError} When it is negative or NaN.
+ */
+export function checkTimeout(timeout: unknown): void {
+  if (typeof timeout !== "number") {
+    throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+  }
+  if (!(timeout >= 0)) throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeout}`);
 }
 
 /**
@@ -103,6 +110,7 @@ export function retryWithDeadline(
   syscall: string,
   path?: string,
 ): number {
+  if (timeout !== undefined) checkTimeout(timeout);
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
   while (true) {
     const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());

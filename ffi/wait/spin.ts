@@ -52,11 +52,11 @@ export function newSpinState(): SpinState {
  * @throws {RangeError} Outside that range.
  */
 export function setWaitSpin(microseconds: number): void {
-  if (
-    typeof microseconds !== "number" || !Number.isFinite(microseconds) || microseconds < 0 ||
-    microseconds > 100_000
-  ) {
-    throw new RangeError(`spin must be between 0 and 100000 microseconds, got ${microseconds}`);
+  if (typeof microseconds !== "number") {
+    throw new TypeError(`microseconds must be a number, got ${typeof microseconds}`);
+  }
+  if (!Number.isFinite(microseconds) || microseconds < 0 || microseconds > 100_000) {
+    throw new RangeError(`microseconds must be between 0 and 100000, got ${microseconds}`);
   }
   spinLimit = microseconds;
 }
