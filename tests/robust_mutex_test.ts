@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { spawn as nodeSpawn } from "node:child_process";
 import { describe, it } from "node:test";
-import { IpcError, RobustMutex, SharedMemory } from "../mod.ts";
-import { fixtureCommand, isCode, type RuntimeName, uniqueName } from "./helpers.ts";
+import { RobustMutex, SharedMemory } from "../mod.ts";
+import { fixtureCommand, type RuntimeName, uniqueName } from "./helpers.ts";
 
 /** Starts a holder and resolves once it holds the mutex. */
 function holder(runtime: RuntimeName, name: string) {
