@@ -15,6 +15,8 @@
  * @module
  */
 import process from "node:process";
+import { setImmediate } from "node:timers";
+import { setWaitSpin } from "../ffi/mod.ts";
 import { MessageQueue, SysVMessageQueue } from "../mq/mod.ts";
 import { pipe } from "../pipe/mod.ts";
 import { EventFd, Semaphore, SysVSemaphoreSet } from "../sem/mod.ts";
@@ -37,6 +39,7 @@ const up = [{ index: 0, delta: 1 }], down = [{ index: 0, delta: -1 }];
 const event = new EventFd();
 const signals = SignalReceiver.listen(["SIGRTMIN"]);
 const sysvType = { type: 1 };
+const writeOne = () => writer.writeSync(msg);
 
 /** Each hot path: one message sent and received, in this process. */
 const paths: [string, () => unknown][] = [
@@ -87,6 +90,18 @@ const paths: [string, () => unknown][] = [
   ["pipe await write + await read (promises)", async () => {
     await writer.write(msg);
     await reader.read(buf);
+  }],
+  ["pipe await read that waits (spinning), written next turn", async () => {
+    const read = reader.read(buf);
+    setImmediate(writeOne);
+    await read;
+  }],
+  ["pipe await read that waits (parked: spin 0), written next turn", async () => {
+    setWaitSpin(0);
+    const read = reader.read(buf);
+    setImmediate(writeOne);
+    await read;
+    setWaitSpin(1000);
   }],
 ];
 

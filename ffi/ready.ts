@@ -6,14 +6,7 @@
  * @module
  */
 import { IpcError } from "./errors.ts";
-import {
-  deadlineOf,
-  remaining,
-  type WaitContext,
-  waitFd,
-  waitFdAttempt,
-  type WaitOptions,
-} from "./wait/mod.ts";
+import { AttemptWait, type WaitContext, waitFd, type WaitOptions } from "./wait/mod.ts";
 
 /** What an async operation needs to know about its handle. */
 export interface ReadyTarget {
@@ -23,6 +16,8 @@ export interface ReadyTarget {
   readonly context: WaitContext;
   /** The error to end with when the handle was closed during a wait, else `undefined`. */
   closed(): Error | undefined;
+  /** The target's reusable wait, made by {@linkcode untilReady} on its first wait. */
+  waiter?: AttemptWait;
 }
 
 /**
@@ -44,35 +39,44 @@ export function readiness(
 }
 
 /**
- * Runs `attempt` until it gives a result, waiting for `events` between tries; the timeout
- * covers the whole operation. While the wait spins, the engine makes the attempts itself
- * (`waitFdAttempt`), one system call per event-loop turn.
+ * Runs `attempt(arg)` until it gives a result, waiting for `events` between tries; the
+ * timeout covers the whole operation. While the wait spins, the engine makes the attempts
+ * itself, one system call per event-loop turn (see {@linkcode AttemptWait}). Pass a
+ * function made once per handle and the call's own data as `arg`: then an operation that
+ * waits allocates only its promise.
  *
  * @param target The handle's descriptor, context and closed check.
  * @param events The poll events to wait for.
  * @param options `timeout` (0: one attempt) and `signal`.
  * @param attempt A non-blocking try: the result, or `undefined` when it would block.
- * @returns The first result.
- * @throws {IpcError} `EAGAIN` when `timeout` is 0 and the attempt would block, `ETIMEDOUT`,
- *   `EBADF` when the handle is closed meanwhile, and what `attempt` throws.
+ * @param arg What `attempt` is called with.
+ * @returns The first result. Never throws: every error rejects.
+ * @throws {IpcError} (as rejections) `EAGAIN` when `timeout` is 0 and the attempt would
+ *   block, `ETIMEDOUT`, `EBADF` when the handle is closed meanwhile, and what `attempt`
+ *   throws.
  */
-export async function untilReady<T>(
+export function untilReady<T, A = undefined>(
   target: ReadyTarget,
   events: number,
   options: WaitOptions | undefined,
-  attempt: () => T | undefined,
+  attempt: (arg: A) => T | undefined,
+  arg?: A,
 ): Promise<T> {
-  const deadline = deadlineOf(options);
-  for (let waits = 0;; waits++) {
-    const result = attempt();
-    if (result !== undefined) return result;
-    if (options?.timeout === 0) {
-      throw IpcError.of("EAGAIN", target.context.syscall, target.context.path);
-    }
-    const left = waits === 0 ? options : remaining(options, deadline);
-    const got = await waitFdAttempt(target.fd, events, attempt, left, target.context);
-    const error = target.closed();
-    if (error !== undefined) throw error;
-    if (got !== undefined) return got;
+  let result: T | undefined;
+  try {
+    result = attempt(arg as A);
+  } catch (e) {
+    return Promise.reject(e);
   }
+  if (result !== undefined) return Promise.resolve(result);
+  if (options?.timeout === 0) {
+    return Promise.reject(IpcError.of("EAGAIN", target.context.syscall, target.context.path));
+  }
+  let waiter = target.waiter;
+  if (waiter === undefined || waiter.busy) {
+    const fresh = new AttemptWait(target.context, () => target.closed());
+    if (waiter === undefined) target.waiter = fresh;
+    waiter = fresh;
+  }
+  return waiter.run(target.fd, events, options, attempt, arg as A);
 }

@@ -242,21 +242,29 @@ export class PipeReader extends FdHandle {
    * @throws {IpcError} `EBADF` when closed, `ETIMEDOUT` when the timeout passes, `EAGAIN`
    *   when `timeout` is 0 and no data is there.
    */
-  async read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
-    const fd = this.use("read");
-    checkBuffer(into);
-    checkWaitOptions(options);
-    if (into.length === 0) return 0;
-    return await untilReady(this.#target, C.POLLIN, options, () => {
-      const n = this.#io.transfer(fd, into, 0, false);
-      if (n > 0) return n;
-      // A FIFO that no writer has opened since this reader did (a non-blocking open, or
-      // an open on the polling backend) reads 0 bytes too: end of stream is only when a
-      // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
-      if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
-      return undefined;
-    });
+  read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    try {
+      this.use("read");
+      checkBuffer(into);
+      checkWaitOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (into.length === 0) return Promise.resolve(0);
+    return untilReady(this.#target, C.POLLIN, options, this.#readAttempt, into);
   }
+
+  /** One non-blocking read into `into`: made once, so that a read allocates no closure. */
+  readonly #readAttempt = (into: Uint8Array): number | null | undefined => {
+    const fd = this.use("read");
+    const n = this.#io.transfer(fd, into, 0, false);
+    if (n > 0) return n;
+    // A FIFO that no writer has opened since this reader did (a non-blocking open, or
+    // an open on the polling backend) reads 0 bytes too: end of stream is only when a
+    // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
+    if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
+    return undefined;
+  };
 
   /**
    * Reads up to `into.length` bytes, blocking the calling thread until data arrives

@@ -86,17 +86,26 @@ export function adaptSpin(spin: SpinState, budget: number, waited: number): void
   }
 }
 
-/** A wait in its spin phase. */
-interface Spinner {
-  /** The descriptor to poll, or -1 for a wait checked by `ready`. */
+/**
+ * A wait in its spin phase, checked each event-loop turn by {@linkcode addSpinner}'s loop.
+ * Its hooks are methods, so that a wait object made once can spin again and again without
+ * making a closure per wait.
+ */
+export interface Spinner {
+  /** The descriptor to poll, or -1 for a wait checked by `probe`. */
   fd: number;
+  /** The poll events to wait for (with `fd`). */
   events: number;
-  ready: (() => unknown) | null;
   /** When the spin budget ends (`performance.now()` milliseconds). */
   until: number;
-  done: (value: unknown) => void;
-  expire: () => void;
-  fail: (error: unknown) => void;
+  /** The non-blocking check of a wait with no `fd`: a result, or `undefined`. */
+  probe(): unknown;
+  /** Takes the result (the ready events of a polled `fd`, or what `probe` returned). */
+  done(value: unknown): void;
+  /** The budget ran out with no result: park. */
+  expire(): void;
+  /** `probe` threw. */
+  fail(error: unknown): void;
 }
 
 /**
@@ -104,6 +113,8 @@ interface Spinner {
  * one `sched_yield` and one `poll()` over all their descriptors, however many there are.
  */
 const spinners = new Set<Spinner>();
+/** This turn's spinners, and which of them were polled (arrays reused from turn to turn). */
+const checked: Spinner[] = [];
 const polled: Spinner[] = [];
 const table = new PollTable();
 let turn: ReturnType<typeof setImmediate> | undefined;
@@ -114,8 +125,10 @@ function spinTurn(): void {
   // returns at once when there is none.
   libc.sched_yield();
   table.clear();
+  checked.length = 0;
   polled.length = 0;
   for (const s of spinners) {
+    checked.push(s);
     if (s.fd < 0) continue;
     table.add(s.fd, s.events);
     polled.push(s);
@@ -128,10 +141,12 @@ function spinTurn(): void {
     }
   }
   const now = performance.now();
-  for (const s of spinners) {
+  for (let i = 0; i < checked.length; i++) {
+    const s = checked[i]!;
+    if (!spinners.has(s)) continue; // settled above, or given up meanwhile
     try {
-      if (s.ready !== null) {
-        const value = s.ready();
+      if (s.fd < 0) {
+        const value = s.probe();
         if (value !== undefined) {
           spinners.delete(s);
           s.done(value);
@@ -147,11 +162,100 @@ function spinTurn(): void {
       s.fail(e);
     }
   }
+  checked.length = 0;
+  polled.length = 0;
   if (spinners.size > 0) turn = setImmediate(spinTurn);
+}
+
+/**
+ * Starts checking a wait once per event-loop turn until it settles, fails or expires.
+ *
+ * @param s The wait; its `until` is set.
+ */
+export function addSpinner(s: Spinner): void {
+  spinners.add(s);
+  turn ??= setImmediate(spinTurn);
+}
+
+/**
+ * Stops checking a wait.
+ *
+ * @param s The wait.
+ * @returns Whether it was spinning.
+ */
+export function removeSpinner(s: Spinner): boolean {
+  return spinners.delete(s);
 }
 
 /** What a spinning wait checks: a readiness check, or a descriptor to poll for `events`. */
 export type Probe<T> = (() => T | undefined) | { fd: number; events: number };
+
+/** The spinner of {@linkcode spinThenPark}: one object per wait. */
+class SpinThenPark<T> implements Spinner {
+  fd: number;
+  events: number;
+  until: number;
+  #check: (() => T | undefined) | null;
+  #spin: SpinState | null;
+  #start: number;
+  #budget: number;
+  #park: (parked: (value: T) => void) => Cancel;
+  #settle: (value: T) => void;
+  #fail: (error: unknown) => void;
+  #stage: Cancel | null = null;
+
+  constructor(
+    probe: Probe<T>,
+    spin: SpinState | null,
+    park: (parked: (value: T) => void) => Cancel,
+    settle: (value: T) => void,
+    fail: (error: unknown) => void,
+  ) {
+    this.#check = typeof probe === "function" ? probe : null;
+    this.fd = typeof probe === "function" ? -1 : probe.fd;
+    this.events = typeof probe === "function" ? 0 : probe.events;
+    this.#spin = spin;
+    this.#start = performance.now();
+    this.#budget = spin === null ? 0 : spinBudget(spin);
+    this.until = this.#start + this.#budget / 1000;
+    this.#park = park;
+    this.#settle = settle;
+    this.#fail = fail;
+  }
+
+  begin(): Cancel {
+    if (this.#budget <= 0) this.expire();
+    else addSpinner(this);
+    return (then) => this.#cancel(then);
+  }
+
+  probe(): unknown {
+    return this.#check!();
+  }
+
+  done(value: unknown): void {
+    this.#settle(value as T);
+  }
+
+  expire(): void {
+    this.#stage = this.#park((value) => {
+      if (this.#spin !== null) {
+        adaptSpin(this.#spin, this.#budget, (performance.now() - this.#start) * 1000);
+      }
+      this.#settle(value);
+    });
+  }
+
+  fail(error: unknown): void {
+    this.#fail(error);
+  }
+
+  #cancel(then: () => void): void {
+    spinners.delete(this);
+    if (this.#stage !== null) this.#stage(then);
+    else then();
+  }
+}
 
 /**
  * Checks `probe` once per event-loop turn for the handle's spin budget, then parks: the
@@ -175,28 +279,5 @@ export function spinThenPark<T>(
   settle: (value: T) => void,
   fail: (error: unknown) => void,
 ): Cancel {
-  const start = performance.now();
-  const budget = spin === null ? 0 : spinBudget(spin);
-  const parked = (value: T) => {
-    if (spin !== null) adaptSpin(spin, budget, (performance.now() - start) * 1000);
-    settle(value);
-  };
-  if (budget <= 0) return park(parked);
-  let stage: Cancel | undefined;
-  const spinner: Spinner = {
-    fd: typeof probe === "function" ? -1 : probe.fd,
-    events: typeof probe === "function" ? 0 : probe.events,
-    ready: typeof probe === "function" ? probe : null,
-    until: start + budget / 1000,
-    done: settle as (value: unknown) => void,
-    expire: () => stage = park(parked),
-    fail,
-  };
-  spinners.add(spinner);
-  turn ??= setImmediate(spinTurn);
-  return (then) => {
-    spinners.delete(spinner);
-    if (stage) stage(then);
-    else then();
-  };
+  return new SpinThenPark(probe, spin, park, settle, fail).begin();
 }
