@@ -407,20 +407,24 @@ export class PipeWriter extends FdHandle {
    *   with an `ECANCELED` `IpcError` whose `cause` is the reason and whose `bytesWritten`
    *   says how much went through.
    */
-  async write(data: Uint8Array | string, options?: WaitOptions): Promise<number> {
-    const fd = this.use("write");
-    const bytes = toBytes(data);
-    checkWaitOptions(options);
+  write(data: Uint8Array | string, options?: WaitOptions): Promise<number> {
     // The common case first, as Unix sockets do: nothing queued, and the pipe takes it all
-    // at once (no queue entry, no closures: measured 0.3-0.5 µs less per async write).
-    let written = 0;
-    if (!this.#queue.busy && bytes.length > 0) {
-      written = this.#io.transfer(fd, bytes, 0, true);
-      if (written === bytes.length) return written;
-      if (written > 0 && options?.timeout === 0) return written;
-      written = Math.max(written, 0);
+    // at once (no queue entry, no closures, no async frame).
+    let fd: number, bytes: Uint8Array, written = 0;
+    try {
+      fd = this.use("write");
+      bytes = toBytes(data);
+      checkWaitOptions(options);
+      if (!this.#queue.busy && bytes.length > 0) {
+        written = this.#io.transfer(fd, bytes, 0, true);
+        if (written === bytes.length) return Promise.resolve(written);
+        if (written > 0 && options?.timeout === 0) return Promise.resolve(written);
+        written = Math.max(written, 0);
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return await this.#queue.run(options, this.#target.context, () => {
+    return this.#queue.run(options, this.#target.context, () => {
       if (this.closed) throw IpcError.closed(this.kind, "write");
       return writeAll(
         bytes,

@@ -229,21 +229,29 @@ export class UnixConnection extends FdHandle {
    * @throws {IpcError} `EBADF` when closed, `ETIMEDOUT`, `EAGAIN` when `timeout` is 0 and
    *   nothing is there, `ECONNRESET` when the peer closed with data unread.
    */
-  async read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
-    const fd = this.use("read");
-    checkBuffer(into);
-    checkWaitOptions(options);
-    if (into.length === 0) return 0;
-    return await untilReady(this.#reading, C.POLLIN, options, () => {
-      while (true) {
-        const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), C.MSG_DONTWAIT);
-        if (n >= 0) return this.#ended(fd, n) ? null : n;
-        const e = errno();
-        if (e === EAGAIN) return undefined;
-        if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
-      }
-    });
+  read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    try {
+      this.use("read");
+      checkBuffer(into);
+      checkWaitOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (into.length === 0) return Promise.resolve(0);
+    return untilReady(this.#reading, C.POLLIN, options, this.#readAttempt, into);
   }
+
+  /** One non-blocking read into `into`: made once, so that a read allocates no closure. */
+  readonly #readAttempt = (into: Uint8Array): number | null | undefined => {
+    const fd = this.use("read");
+    while (true) {
+      const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), C.MSG_DONTWAIT);
+      if (n >= 0) return this.#ended(fd, n) ? null : n;
+      const e = errno();
+      if (e === EAGAIN) return undefined;
+      if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
+    }
+  };
 
   /**
    * Reads up to `into.length` bytes, blocking the calling thread until some arrive.
