@@ -18,7 +18,8 @@
  * script runs in private IPC and mount namespaces, with a fresh /dev/shm and a POSIX
  * message-queue filesystem of its own, so that any System V object, shared-memory or
  * semaphore name or message queue still there after an example ends is that example's
- * leak, and fails it. Elsewhere that check is skipped, and the script says so.
+ * leak, and fails it. Where namespaces cannot be made, that check is skipped, and the script
+ * says so.
  *
  * Usage: deno run -A scripts/examples.ts [--timeout 20000] [--programs-only]
  *
@@ -50,7 +51,10 @@ const timeoutMs = Number(values.timeout);
 /** Where the private namespace mounts its message-queue filesystem (inside its /dev/shm). */
 const MQUEUE = "/dev/shm/.mqueue";
 const isolated = process.env.SYSIPC_EXAMPLES_NAMESPACE === "1";
-if (!isolated && process.getuid?.() === 0 && spawnSync("unshare", ["--version"]).status === 0) {
+if (
+  !isolated && process.getuid?.() === 0 &&
+  spawnSync("unshare", ["--ipc", "--mount", "true"]).status === 0
+) {
   // Run again in private IPC and mount namespaces (see the module doc).
   const setup = `set -e; mount -t tmpfs -o mode=1777 tmpfs /dev/shm; mkdir ${MQUEUE}; ` +
     `mount -t mqueue mqueue ${MQUEUE}; exec "$@"`;
