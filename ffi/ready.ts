@@ -6,7 +6,15 @@
  * @module
  */
 import { IpcError } from "./errors.ts";
-import { AttemptWait, type WaitContext, waitFd, type WaitOptions } from "./wait/mod.ts";
+import {
+  AttemptWait,
+  sharedSpin,
+  type WaitContext,
+  waitFd,
+  type WaitOptions,
+  yieldedToPeer,
+  yieldPaid,
+} from "./wait/mod.ts";
 
 /** What an async operation needs to know about its handle. */
 export interface ReadyTarget {
@@ -71,6 +79,16 @@ export function untilReady<T, A = undefined>(
   if (result !== undefined) return Promise.resolve(result);
   if (options?.timeout === 0) {
     return Promise.reject(IpcError.of("EAGAIN", target.context.syscall, target.context.path));
+  }
+  const spin = target.context.spin === undefined ? sharedSpin : target.context.spin;
+  if (yieldedToPeer(spin)) {
+    try {
+      result = attempt(arg as A);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    yieldPaid(spin!, result !== undefined);
+    if (result !== undefined) return Promise.resolve(result);
   }
   let waiter = target.waiter;
   if (waiter === undefined || waiter.busy) {

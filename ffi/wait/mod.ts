@@ -31,6 +31,7 @@ import {
   removeSpinner,
   spinBudget,
   type Spinner,
+  type SpinState,
   spinThenPark,
 } from "./spin.ts";
 import { type Cancel, track, type WaitContext } from "./track.ts";
@@ -44,7 +45,7 @@ export {
   type WaitOptions,
 } from "./options.ts";
 export { cancelAll, type Owner, type WaitContext } from "./track.ts";
-export { newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
+export { newSpinState, setWaitSpin, type SpinState, yieldedToPeer, yieldPaid } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
 export { type EngineKind, waitEngine } from "./engine.ts";
 export { offload, type OffloadRequest, warmOffload } from "./offload.ts";
@@ -59,7 +60,8 @@ export {
   wakeFutex,
 } from "./futex.ts";
 
-const sharedSpin = newSpinState();
+/** The spin state of waits whose context has none of its own. */
+export const sharedSpin: SpinState = newSpinState();
 const MAX_TIMER = 2 ** 31 - 1;
 
 /**
