@@ -13,7 +13,7 @@
 
 import { setImmediate } from "node:timers";
 import { libc } from "../libc.ts";
-import { PollTable } from "./poll.ts";
+import { PollTable, readyEvents } from "./poll.ts";
 import type { Cancel } from "./track.ts";
 
 const SPIN_START = 50;
@@ -269,6 +269,23 @@ class SpinThenPark<T> implements Spinner {
   }
 
   begin(): Cancel {
+    if (this.#budget > 0 && yieldedToPeer(this.#spin)) {
+      // Another thread ran during the yield (the peer, on this CPU?): check once more.
+      let value: T | undefined;
+      try {
+        value = this.#check !== null
+          ? this.#check()
+          : (readyEvents(this.fd, this.events) || undefined) as T | undefined;
+      } catch (e) {
+        this.#fail(e);
+        return (then) => then();
+      }
+      yieldPaid(this.#spin!, value !== undefined);
+      if (value !== undefined) {
+        this.#settle(value);
+        return (then) => then();
+      }
+    }
     if (this.#budget <= 0) this.expire();
     else addSpinner(this);
     return (then) => this.#cancel(then);
