@@ -51,6 +51,8 @@ export interface Meta {
   load_end: number[];
   seconds: number;
   no_c?: string;
+  /** `--note`: a line about the run's conditions. */
+  note?: string;
   failures: string[];
 }
 
@@ -531,6 +533,7 @@ export function writeReports(
       `of warm-up (fewer for 64 KiB and 1 MiB messages, ten times more in batches of 20 for the ` +
       `sub-microsecond shared-memory and small streamed cases).`,
       ...(meta.no_c ? [`- C baselines skipped: ${meta.no_c}`] : []),
+      ...(meta.note ? [`- Note: ${meta.note}`] : []),
       ...(meta.failures.length ? ["- Failures:", ...meta.failures.map((f) => `  - ${f}`)] : []),
       "",
       "How to read it: times are p50 / p99 per message in µs (a round trip, or one message of a",

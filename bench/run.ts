@@ -30,6 +30,8 @@
  *   --no-micro         skip the FFI micro-benchmarks and the allocation check
  *   --out DIR          where the outputs go (default bench/out)
  *   --results          also write bench/RESULTS.md and bench/ratios.svg
+ *   --note TEXT        a line about the run's conditions for RESULTS.md (for example
+ *                      "the machine was shared with other test runs")
  *
  * @module
  */
@@ -79,6 +81,7 @@ const { values } = parseArgs({
     "no-micro": { type: "boolean", default: false },
     out: { type: "string", default: join(BENCH_DIR, "out") },
     results: { type: "boolean", default: false },
+    note: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -340,6 +343,7 @@ const meta: Meta = {
   load_end: loadavg(),
   seconds: Math.round(seconds),
   no_c: noC,
+  note: values.note,
   failures,
 };
 const records = buildRecords(
