@@ -50,6 +50,9 @@ export class PlacementObserver {
         const known = this.#starts.get(pid);
         if (known === undefined) this.#starts.set(pid, start);
         else if (known !== start) return; // exited, and the pid now names another process
+        // Still taskset, before it has pinned itself and exec'd the runtime: its affinity is
+        // still the parent's (seen as "allowed 0|1" for a child pinned to CPU 1).
+        if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) === "taskset") return;
         tids = readdirSync(`/proc/${pid}/task`);
       } catch {
         return; // exited
