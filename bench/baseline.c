@@ -309,12 +309,21 @@ static long max_size(const char *mech, int stream_kind) {
   return m;
 }
 
-static void pin(long cpu) {
+static void pin_pid(pid_t pid, long cpu) {
   if (cpu < 0) return;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET((int)cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) != 0) die("sched_setaffinity");
+  if (sched_setaffinity(pid, sizeof set, &set) != 0) die("sched_setaffinity");
+}
+
+static void pin(long cpu) { pin_pid(0, cpu); }
+
+/* The parent pins the child too, before it reports the pids: the driver's first /proc
+ * sample must not see the affinity the child inherited at fork. */
+static void report_pids(pid_t child, long peer_cpu) {
+  pin_pid(child, peer_cpu);
+  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)child);
 }
 
 /* ---- byte streams and sockets: pipe, fifo, uds --------------------------------------- */
@@ -360,7 +369,7 @@ static pid_t run_ways(way *parent, way *child, long peer_cpu, void (*child_setup
     for (int i = 0; i < ncases; i++) child_way(&cases[i], pick(&cases[i], child), a);
     _exit(0);
   }
-  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  report_pids(pid, peer_cpu);
   fflush(stdout);
   for (int i = 0; i < ncases; i++) parent_way(&cases[i], pick(&cases[i], parent), a, b);
   return pid;
@@ -418,7 +427,7 @@ static int group_fifo(long peer_cpu) {
   unlink(ping);
   unlink(pong);
   rmdir(fifo_dir);
-  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  report_pids(pid, peer_cpu);
   fflush(stdout);
   long biggest = max_size("fifo", -1);
   unsigned char *a = must(malloc((size_t)biggest + 1)), *b = must(malloc((size_t)biggest + 1));
@@ -521,7 +530,7 @@ static int group_sem(long peer_cpu) {
     }
     _exit(0);
   }
-  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  report_pids(pid, peer_cpu);
   fflush(stdout);
   for (int k = 0; k < ncases; k++) {
     const bench_case *c = &cases[k];
@@ -616,7 +625,7 @@ static int group_signal(long peer_cpu) {
     _exit(0);
   }
   if (receive_value(handler) != -1) fail("signal: no ready signal from the child");
-  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  report_pids(pid, peer_cpu);
   fflush(stdout);
   for (int k = 0; k < ncases; k++) {
     const bench_case *c = &cases[k];
@@ -790,7 +799,7 @@ static int group_shm(long peer_cpu) {
     for (int i = 0; i < ncases; i++) shm_child(&cases[i], a);
     _exit(0);
   }
-  printf("{\"pids\":[%d,%d]}\n", (int)getpid(), (int)pid);
+  report_pids(pid, peer_cpu);
   fflush(stdout);
   for (int i = 0; i < ncases; i++) shm_parent(&cases[i], a, b);
   return finish(pid);
