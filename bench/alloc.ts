@@ -8,7 +8,9 @@
  * Target (issue 12): nothing in steady state, for the forms that fill a caller's buffer
  * and return a number. Forms whose API returns a new object per message (a received
  * message's `Uint8Array`, a `Permit`, a `SignalInfo`, a promise) allocate that object: the
- * table shows how much.
+ * table shows how much. The two reads that wait count this harness's own `setImmediate`
+ * (≈ 450 bytes on Deno) and the spinning wait's event-loop turn (another); the wait itself
+ * allocates its promise.
  *
  * Usage: deno run -A --v8-flags=--expose-gc,--min-semi-space-size=64 bench/alloc.ts [--json]
  *
