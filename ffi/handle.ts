@@ -18,13 +18,16 @@
  */
 import { IpcError } from "./errors.ts";
 import { libc } from "./libc.ts";
-import type { ReadyTarget } from "./ready.ts";
+import { type ReadyTarget, untilReady } from "./ready.ts";
+import { C } from "./constants.ts";
 import {
   cancelAll,
+  checkWaitOptions,
   newSpinState,
   type Owner,
   type SpinState,
   type WaitContext,
+  type WaitOptions,
 } from "./wait/mod.ts";
 
 /** Who closes a handle's descriptor: see the module documentation. */
@@ -143,6 +146,35 @@ export abstract class FdHandle implements Disposable {
       context,
       closed: () => handle.#fd < 0 ? IpcError.closed(handle.kind, context.syscall) : undefined,
     };
+  }
+
+  /**
+   * An async read into `into`: checks the arguments (errors reject), then runs
+   * `attempt(into)` until it gives a result, waiting for `POLLIN` between tries
+   * (`untilReady`). `attempt` is made once per handle, so that a read allocates only its
+   * promise.
+   *
+   * @param target The read's target, from {@linkcode FdHandle.readyTarget}.
+   * @param into Where the bytes go.
+   * @param options `timeout` (ms) and `signal`.
+   * @param attempt One non-blocking read: a count, `null` at end of stream, or `undefined`.
+   * @returns The count, or `null` at end of stream; 0 for an empty `into`.
+   */
+  protected readInto(
+    target: ReadyTarget,
+    into: Uint8Array,
+    options: WaitOptions | undefined,
+    attempt: (into: Uint8Array) => number | null | undefined,
+  ): Promise<number | null> {
+    try {
+      this.use("read");
+      checkBuffer(into);
+      checkWaitOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (into.length === 0) return Promise.resolve(0);
+    return untilReady(target, C.POLLIN, options, attempt, into);
   }
 
   /**

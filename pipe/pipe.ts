@@ -29,7 +29,7 @@ import {
 import { runtime } from "../ffi/runtime.ts";
 import { fileMode, fileTypeName } from "../ffi/stat.ts";
 import { iovec } from "../ffi/structs.ts";
-import { readiness, untilReady } from "../ffi/ready.ts";
+import { readiness } from "../ffi/ready.ts";
 import { readableOf } from "../ffi/streams.ts";
 import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
@@ -243,15 +243,7 @@ export class PipeReader extends FdHandle {
    *   when `timeout` is 0 and no data is there.
    */
   read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
-    try {
-      this.use("read");
-      checkBuffer(into);
-      checkWaitOptions(options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (into.length === 0) return Promise.resolve(0);
-    return untilReady(this.#target, C.POLLIN, options, this.#readAttempt, into);
+    return this.readInto(this.#target, into, options, this.#readAttempt);
   }
 
   /** One non-blocking read into `into`: made once, so that a read allocates no closure. */

@@ -1262,6 +1262,7 @@ export const NOT_CALLED_MEMBERS: Record<string, string> = {
   "MutexGuard#release": "covered by tests/robust_mutex_test.ts (not yet in the sweep)",
   "FdHandle#use": "protected: for subclasses",
   "FdHandle#readyTarget": "protected: for subclasses",
+  "FdHandle#readInto": "protected: for subclasses",
   "FdHandle#holdFd": "protected: for subclasses",
   "MappedFd#msync": "protected: for subclasses",
 };

@@ -230,15 +230,7 @@ export class UnixConnection extends FdHandle {
    *   nothing is there, `ECONNRESET` when the peer closed with data unread.
    */
   read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
-    try {
-      this.use("read");
-      checkBuffer(into);
-      checkWaitOptions(options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (into.length === 0) return Promise.resolve(0);
-    return untilReady(this.#reading, C.POLLIN, options, this.#readAttempt, into);
+    return this.readInto(this.#reading, into, options, this.#readAttempt);
   }
 
   /** One non-blocking read into `into`: made once, so that a read allocates no closure. */
