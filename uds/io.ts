@@ -191,6 +191,8 @@ export class MessageIo {
    * @param flags `recvmsg` flags (`MSG_DONTWAIT` for a non-blocking attempt; `MSG_TRUNC`
    *   for message sockets).
    * @param withName Whether to fill in the sender's address.
+   * @param copy Whether `data` is a copy (the default) or a view of this object's
+   *   receive buffer, valid until its next `receive`.
    * @returns The message, its byte count as the kernel reported it (the whole message's
    *   length with `MSG_TRUNC`), or `null` when it would block.
    * @throws {IpcError} When `recvmsg` fails.
@@ -201,6 +203,7 @@ export class MessageIo {
     maxFds: number,
     flags: number,
     withName: boolean,
+    copy = true,
   ): { message: UnixDatagramMessage; length: number } | null {
     let data = this.#data;
     if (data === null || data.length < maxSize) {
@@ -228,7 +231,7 @@ export class MessageIo {
     const hdr = this.#hdr;
     const msgFlags = hdr.getInt32(msghdr.offsets.msg_flags, true);
     const message: UnixDatagramMessage = {
-      data: data.slice(0, Math.min(n, maxSize)),
+      data: copy ? data.slice(0, Math.min(n, maxSize)) : data.subarray(0, Math.min(n, maxSize)),
       fds: [],
       truncated: (msgFlags & C.MSG_TRUNC) !== 0,
       fdsTruncated: (msgFlags & C.MSG_CTRUNC) !== 0,
