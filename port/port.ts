@@ -1166,6 +1166,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     let fdAt = 0;
+    const inboxBefore = this.#inbox.length;
     try {
       while (at < bytes.length) {
         if (bytes.length - at < RECORD_HEADER) throw protocolError("a record cut short");
@@ -1210,6 +1211,10 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       if (fdAt !== fds.length) throw protocolError("descriptors that no record claims");
     } catch (e) {
       for (let i = fdAt; i < fds.length; i++) libc.close(fds[i]!);
+      // A broken unit delivers nothing, not even the messages before the break.
+      for (const entry of this.#inbox.splice(inboxBefore)) {
+        if (entry instanceof WithHandles) this.#dropHandles(entry.handles, NO_FDS);
+      }
       throw e;
     }
   }
