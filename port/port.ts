@@ -115,6 +115,18 @@ const RING = 1;
  * socket unless a backlog has formed (a burst), when they go through the ring too.
  */
 export const CROSSOVER = 16384;
+let crossover = CROSSOVER;
+
+/**
+ * Sets the crossover for this process (internal: for bench/port.ts, which measures both
+ * paths at every size; not exported by the module).
+ *
+ * @param bytes Messages of at least this many bytes take the ring: 0 sends every message
+ *   without descriptors through it, `Infinity` none.
+ */
+export function setCrossover(bytes: number): void {
+  crossover = bytes;
+}
 /** The ring each side makes for what it sends: slots × slot size bytes of shared memory. */
 const RING_SLOTS = 32;
 const RING_SLOT_SIZE = 65536;
@@ -636,7 +648,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
 
   #choosePath(fds: number, length: number, burst: boolean): number {
     if (fds > 0 || !this.#peerRings || this.#ringFailed) return SOCKET;
-    return length >= CROSSOVER || burst ? RING : SOCKET;
+    return length >= crossover || (burst && crossover !== Infinity) ? RING : SOCKET;
   }
 
   /** Starts sending on the other path; `false` when that must wait. */
