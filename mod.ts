@@ -39,7 +39,9 @@ export * from "./mq/mod.ts";
 export {
   EventFd,
   type EventFdOptions,
+  MutexGuard,
   Permit,
+  RobustMutex,
   Semaphore,
   type SemaphoreOpenOptions,
   type SemaphoreOperation,

@@ -39,7 +39,22 @@ const forgotten = new FinalizationRegistry<Held>((held) => {
   for (const fd of held.fds) libc.close(fd);
 });
 
-/** A handle that uses one file descriptor. */
+/**
+ * A handle that uses one file descriptor.
+ *
+ * @example Every handle with one descriptor has fd, closed, close() and using
+ * ```ts
+ * import { pipe } from "@sysipc/sysipc/pipe";
+ * const [reader, writer] = pipe();
+ * console.log(reader.fd >= 0, reader.closed); // true false
+ * reader.close();
+ * console.log(reader.fd, reader.closed); // -1 true
+ * {
+ *   using _w = writer; // closed at the end of the block
+ * }
+ * console.log(writer.closed); // true
+ * ```
+ */
 export abstract class FdHandle implements Disposable {
   #fd: number;
   #ownership: Ownership;
@@ -56,6 +71,7 @@ export abstract class FdHandle implements Disposable {
    * @param ownership Who closes it (see the module documentation).
    */
   protected constructor(fd: number, ownership: Ownership) {
+    if (new.target === FdHandle) throw new TypeError("FdHandle is abstract: use a subclass");
     this.#fd = fd;
     this.#ownership = ownership;
     this.#held = { fds: ownership === "owned" ? [fd] : [] };
@@ -65,12 +81,35 @@ export abstract class FdHandle implements Disposable {
   /** The handle's kind, for messages (`"PipeReader"`). */
   protected abstract get kind(): string;
 
-  /** The file descriptor; `-1` once closed. */
+  /**
+   * The file descriptor; `-1` once closed.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * console.log(reader.fd, writer.fd); // two descriptor numbers, such as 5 6
+   * reader.close();
+   * writer.close();
+   * console.log(reader.fd); // -1
+   * ```
+   */
   get fd(): number {
     return this.#fd;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.close();
+   * console.log(writer.closed, reader.closed); // true false
+   * reader.close();
+   * ```
+   */
   get closed(): boolean {
     return this.#fd < 0;
   }
@@ -119,6 +158,20 @@ export abstract class FdHandle implements Disposable {
   /**
    * Closes the descriptor (unless borrowed) and those the handle opened for itself;
    * pending operations reject with `EBADF`. Idempotent.
+   *
+   * @example Closing twice is harmless; using a closed handle throws EBADF
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.close();
+   * writer.close(); // idempotent
+   * try {
+   *   writer.writeSync("late");
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EBADF"
+   * }
+   * reader.close();
+   * ```
    */
   close(): void {
     const fd = this.#fd;
@@ -131,7 +184,22 @@ export abstract class FdHandle implements Disposable {
     if (this.#ownership !== "borrowed") libc.close(fd);
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * {
+   *   using r = reader;
+   *   using w = writer;
+   *   w.writeSync("x");
+   *   console.log(r.readSync(new Uint8Array(1))); // 1
+   * } // both closed here
+   * console.log(reader.closed && writer.closed); // true
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -210,6 +278,21 @@ export function checkInteger(value: unknown, what: string, min: number, max: num
 const encoder = new TextEncoder();
 
 /**
+ * Checks that an options argument is an object, or left out.
+ *
+ * @param options The value.
+ * @param what The argument's name.
+ * @throws {TypeError} When it is neither `undefined` nor an object.
+ */
+export function checkOptions(options: unknown, what = "options"): void {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(
+      `${what} must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+}
+
+/**
  * Data to send: a `Uint8Array`, or a string sent as UTF-8.
  *
  * @param data The value.
@@ -217,7 +300,13 @@ const encoder = new TextEncoder();
  * @throws {TypeError} For anything else.
  */
 export function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  if (data instanceof Uint8Array) {
+    // A detached buffer reads as length 0: refuse it rather than send nothing.
+    if (data.byteLength === 0 && (data.buffer as ArrayBuffer).detached === true) {
+      throw new TypeError("data is a view of a detached ArrayBuffer");
+    }
+    return data;
+  }
   if (typeof data === "string") return encoder.encode(data);
   throw new TypeError(`data must be a Uint8Array or a string, got ${typeof data}`);
 }
@@ -232,6 +321,9 @@ export function toBytes(data: unknown): Uint8Array {
 export function checkBuffer(into: unknown): Uint8Array {
   if (!(into instanceof Uint8Array)) {
     throw new TypeError(`into must be a Uint8Array, got ${into === null ? "null" : typeof into}`);
+  }
+  if (into.byteLength === 0 && (into.buffer as ArrayBuffer).detached === true) {
+    throw new TypeError("into is a view of a detached ArrayBuffer");
   }
   return into;
 }

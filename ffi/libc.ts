@@ -64,7 +64,17 @@ export const libcPath: string = loaded.path;
 // FFI call, right after the failing call.
 const errnoCell = new Int32Array(runtime.memory(libc.__errno_location(), 4));
 
-/** errno, as the last C call on this thread left it. */
+/**
+ * errno, as the last C call on this thread left it.
+ *
+ * @example
+ * ```ts
+ * import { errno, errnoName, libc } from "@sysipc/sysipc/ffi";
+ * if (libc.close(-1) === -1) console.log(errnoName(errno())); // "EBADF"
+ * ```
+ *
+ * @returns The errno value; read it right after the call that failed, before any other C call.
+ */
 export function errno(): number {
   return errnoCell[0]!;
 }
@@ -91,6 +101,19 @@ export const EOPNOTSUPP: number = errnoNumber("EOPNOTSUPP");
 /**
  * Throws an {@linkcode IpcError} when a C call returned -1; returns the result otherwise.
  *
+ * @example
+ * ```ts
+ * import { check, libc } from "@sysipc/sysipc/ffi";
+ * console.log(check(libc.getpid(), "getpid") > 0); // true
+ * try {
+ *   check(libc.close(-1), "close");
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // "EBADF"
+ * }
+ * ```
+ *
+ * @throws {IpcError} With the errno the call left, when `result` is -1.
+ *
  * @param result What the call returned.
  * @param syscall The call's name, for the error.
  * @param path The path or name the call was about, if any.
@@ -104,16 +127,42 @@ export function check(result: number, syscall: string, path?: string): number {
 /**
  * For calls that return an error number instead of setting errno (`posix_spawn`, …).
  *
+ * @example
+ * ```ts
+ * import { checkCode } from "@sysipc/sysipc/ffi";
+ * checkCode(0, "posix_spawn"); // fine
+ * try {
+ *   checkCode(2, "posix_spawn", "/no/such/program");
+ * } catch (e) {
+ *   console.log((e as Error).message); // "ENOENT: No such file or directory, posix_spawn '/no/such/program'"
+ * }
+ * ```
+ *
+ * @throws {IpcError} With errno `code`, when it is not 0.
+ *
  * @param code What the call returned: 0 or an errno value.
  * @param syscall The call's name, for the error.
  * @param path The path or name the call was about, if any.
  */
 export function checkCode(code: number, syscall: string, path?: string): void {
-  if (code !== 0) throw new IpcError({ errno: code, syscall, path });
+  if (code === 0) return;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || code > 4095) {
+    throw new RangeError(`code must be 0 or an errno value (1 to 4095), got ${String(code)}`);
+  }
+  throw new IpcError({ errno: code, syscall, path });
 }
 
 /**
  * Runs a C call again while it fails with EINTR, as C callers do; then as {@linkcode check}.
+ *
+ * @example
+ * ```ts
+ * import { checkRetry, libc } from "@sysipc/sysipc/ffi";
+ * const pid = checkRetry(() => libc.getpid(), "getpid"); // retried while it fails with EINTR
+ * console.log(pid > 0); // true
+ * ```
+ *
+ * @throws {IpcError} With the call's errno, for a failure other than `EINTR`.
  *
  * @param call The call.
  * @param syscall The call's name, for the error.
@@ -133,6 +182,12 @@ const encoder = new TextEncoder();
 
 /**
  * A path or name as a NUL-terminated C string.
+ *
+ * @example
+ * ```ts
+ * import { cString } from "@sysipc/sysipc/ffi";
+ * console.log(cString("/tmp", "path")); // Uint8Array [47, 116, 109, 112, 0]
+ * ```
  *
  * @param text The path.
  * @param what The argument's name, for the error.
@@ -155,10 +210,18 @@ export function cString(text: unknown, what: string): Uint8Array<ArrayBuffer> {
  * such bytes at one address for their whole life (Bun may move a typed array made with just
  * a length), so an address taken once stays valid for native code that reads it later.
  *
+ * @example
+ * ```ts
+ * import { libc, stableCString } from "@sysipc/sysipc/ffi";
+ * const path = stableCString("/");
+ * console.log(libc.access(path, 0)); // 0: the root directory exists
+ * ```
+ *
  * @param text Any string (not checked).
  * @returns The bytes, NUL included.
  */
 export function stableCString(text: string): Uint8Array<ArrayBuffer> {
+  if (typeof text !== "string") throw new TypeError(`text must be a string, got ${typeof text}`);
   const encoded = encoder.encode(text);
   const bytes = new Uint8Array(new ArrayBuffer(encoded.length + 1));
   bytes.set(encoded);

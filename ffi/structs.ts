@@ -272,8 +272,16 @@ export const semidDs = layout("struct semid_ds", ["sys/sem.h"], 104, {
  */
 export const semT = layout("sem_t", ["semaphore.h"], 32, {});
 
+/** `pthread_mutex_t` (pthread.h), opaque: the C library's own layout (RobustMutex). */
+export const pthreadMutex = layout("pthread_mutex_t", ["pthread.h"], 40, {});
+
+/** `pthread_mutexattr_t` (pthread.h), opaque. */
+export const pthreadMutexattr = layout("pthread_mutexattr_t", ["pthread.h"], 4, {});
+
 /** Every layout, for the layout test. */
 export const layouts: readonly Layout[] = [
+  pthreadMutex,
+  pthreadMutexattr,
   timespec,
   iovec,
   pollfd,

@@ -275,6 +275,36 @@ export const symbols = {
   sem_timedwait: { parameters: ["buffer", "buffer"], result: "i32" },
   // int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec *abstime): glibc 2.30
   sem_clockwait: { parameters: ["buffer", "i32", "buffer"], result: "i32", optional: true },
+
+  // Robust process-shared mutexes (RobustMutex): each returns 0 or an errno value.
+  // int pthread_mutexattr_init(pthread_mutexattr_t *attr)
+  pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared)
+  pthread_mutexattr_setpshared: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robustness)
+  pthread_mutexattr_setrobust: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type)
+  pthread_mutexattr_settype: { parameters: ["buffer", "i32"], result: "i32" },
+  // int pthread_mutexattr_destroy(pthread_mutexattr_t *attr)
+  pthread_mutexattr_destroy: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr)
+  pthread_mutex_init: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int pthread_mutex_lock(pthread_mutex_t *mutex)
+  pthread_mutex_lock: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutex_trylock(pthread_mutex_t *mutex)
+  pthread_mutex_trylock: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime): glibc 2.30
+  pthread_mutex_clocklock: {
+    parameters: ["buffer", "i32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  // int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime): CLOCK_REALTIME
+  pthread_mutex_timedlock: { parameters: ["buffer", "buffer"], result: "i32" },
+  // int pthread_mutex_consistent(pthread_mutex_t *mutex)
+  pthread_mutex_consistent: { parameters: ["buffer"], result: "i32" },
+  // int pthread_mutex_unlock(pthread_mutex_t *mutex)
+  pthread_mutex_unlock: { parameters: ["buffer"], result: "i32" },
   // int sem_getvalue(sem_t *sem, int *value)
   sem_getvalue: { parameters: ["buffer", "buffer"], result: "i32" },
   // int sem_init(sem_t *sem, int pshared, unsigned int value): the layout probe only

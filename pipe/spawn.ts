@@ -233,6 +233,9 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
     const source = stdioOf(s, stdioNames[target]!);
     if (source !== undefined) plan.set(target, source);
   });
+  if (options.fds !== undefined && (typeof options.fds !== "object" || options.fds === null)) {
+    throw new TypeError("fds must be an object of child fd numbers to descriptors");
+  }
   for (const [key, source] of Object.entries(options.fds ?? {})) {
     const target = Number(key);
     if (!Number.isInteger(target) || target < 3 || target > 1023) {
@@ -242,7 +245,9 @@ export function spawn(command: string, args: string[] = [], options: SpawnOption
     }
     plan.set(target, fdOf(source, `fds[${key}]`));
   }
-  const blocked = (options.blockSignals ?? []).map((s) => signalNumber(s));
+  const block = options.blockSignals === undefined ? [] : options.blockSignals;
+  if (!Array.isArray(block)) throw new TypeError("blockSignals must be an array of signals");
+  const blocked = block.map((s, i) => signalNumber(s, `blockSignals[${i}]`));
   const cwd = options.cwd === undefined ? undefined : cString(options.cwd, "cwd");
   if (options.cwd !== undefined) {
     let mode: number;

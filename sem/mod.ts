@@ -30,4 +30,5 @@ export {
   type SysVSemaphoreSetStat,
 } from "./sysv_semaphore_set.ts";
 export { EventFd, type EventFdOptions } from "./eventfd.ts";
+export { MutexGuard, RobustMutex } from "./robust_mutex.ts";
 export { type CreateOptions, ftok, type IpcPerm, type SysVKey } from "../ffi/ipc.ts";

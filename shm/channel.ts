@@ -76,6 +76,8 @@ interface Watch {
   checked: number;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
 let makeMessage: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmMessage;
 let makeSlot: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmSlot;
 let messagePosition: (lease: ShmMessage) => number;
@@ -245,6 +247,12 @@ export class ShmChannel implements Disposable {
   }
 
   private constructor(name: string, mapping: Mapping) {
+    if (!constructing) {
+      throw new TypeError(
+        "ShmChannel has no public constructor: use ShmChannel.create() or open()",
+      );
+    }
+    constructing = false;
     this.#name = name;
     this.#mapping = mapping;
     this.#i32 = new Int32Array(mapping.buffer);
@@ -268,6 +276,15 @@ export class ShmChannel implements Disposable {
   /**
    * Creates a channel: a new POSIX shared memory segment (never an existing one: `EEXIST`)
    * laid out as described above.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/jobs-${Date.now()}`;
+   * using jobs = ShmChannel.create(name, { slots: 256, slotSize: 4096, mode: 0o600 });
+   * console.log(jobs.slots, jobs.slotSize); // 256 4096
+   * jobs.unlink(); // the name goes; processes that opened it keep using it
+   * ```
    *
    * @param name `"/name"`: one leading slash, no other, 1–250 characters after it.
    * @param options `slots`, `slotSize`, `mode` (default `0o600`).
@@ -299,6 +316,7 @@ export class ShmChannel implements Disposable {
       check(libc.ftruncate(fd, g.size), "ftruncate", name);
       mapping = Mapping.map(fd, g.size, false, name);
       writeHeader(new Int32Array(mapping.buffer), g, libc.getpid());
+      constructing = true;
       return new ShmChannel(name, mapping);
     } catch (e) {
       mapping?.unmap();
@@ -311,6 +329,16 @@ export class ShmChannel implements Disposable {
 
   /**
    * Opens a channel another process (or this one) created.
+   *
+   * @example Opening a channel another process created
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using made = ShmChannel.create(`/example-${Date.now()}`, { slots: 8, slotSize: 128 });
+   * using opened = ShmChannel.open(made.name); // in another process, by the same name
+   * made.sendSync("hello");
+   * console.log(new TextDecoder().decode(opened.receiveSync())); // "hello"
+   * made.unlink();
+   * ```
    *
    * @param name The channel's name.
    * @returns The channel.
@@ -337,6 +365,7 @@ export class ShmChannel implements Disposable {
         );
       }
       mapping = Mapping.map(fd, size, false, name);
+      constructing = true;
       return new ShmChannel(name, mapping);
     } catch (e) {
       mapping?.unmap();
@@ -349,6 +378,14 @@ export class ShmChannel implements Disposable {
   /**
    * Removes a channel's name (`shm_unlink`); handles open on it keep working.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/example-${Date.now()}`;
+   * ShmChannel.create(name, { slots: 1, slotSize: 8 }).close();
+   * ShmChannel.unlink(name); // as `rm /dev/shm${name}` would
+   * ```
+   *
    * @param name The channel's name.
    * @throws {TypeError} For a name that breaks the rule.
    * @throws {IpcError} `ENOENT` when there is no such segment, `EACCES`.
@@ -357,22 +394,64 @@ export class ShmChannel implements Disposable {
     check(libc.shm_unlink(posixName(name)), "shm_unlink", name);
   }
 
-  /** The channel's name. */
+  /**
+   * The channel's name.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.name.startsWith("/example-")); // true
+   * channel.unlink();
+   * ```
+   */
   get name(): string {
     return this.#name;
   }
 
-  /** How many messages it holds at most. */
+  /**
+   * How many messages it holds at most.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.slots, channel.slotSize); // 4 64
+   * channel.unlink();
+   * ```
+   */
   get slots(): number {
     return this.#slots;
   }
 
-  /** The largest message in bytes. */
+  /**
+   * The largest message in bytes.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.slotSize); // 64: larger messages throw RangeError
+   * channel.unlink();
+   * ```
+   */
   get slotSize(): number {
     return this.#slotSize;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const other = ShmChannel.open(channel.name);
+   * other.close();
+   * console.log(other.closed, channel.closed); // true false
+   * channel.unlink();
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -380,6 +459,14 @@ export class ShmChannel implements Disposable {
   /**
    * How many messages were lost to peers that died while holding a slot, since the channel
    * was created (by any process).
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.lost); // 0 while no peer has died holding a slot
+   * channel.unlink();
+   * ```
    */
   get lost(): number {
     this.#use("lost");
@@ -391,6 +478,15 @@ export class ShmChannel implements Disposable {
 
   /**
    * Sends a message, waiting for a free slot without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * await channel.send("first", { timeout: 1000 }); // waits while the channel is full
+   * console.log(new TextDecoder().decode(channel.receiveSync())); // "first"
+   * channel.unlink();
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @param options `timeout` (ms) and `signal`.
@@ -409,6 +505,15 @@ export class ShmChannel implements Disposable {
   /**
    * Sends a message, blocking the calling thread while the channel is full.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync(new Uint8Array([1, 2, 3]));
+   * console.log(channel.receiveSync()); // Uint8Array [1, 2, 3]
+   * channel.unlink();
+   * ```
+   *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @param options `timeout` (ms).
    * @throws {TypeError} When `data` is neither a `Uint8Array` nor a string.
@@ -426,6 +531,16 @@ export class ShmChannel implements Disposable {
 
   /**
    * Sends a message if a slot is free.
+   *
+   * @example Never waits: false when every slot is taken
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * let sent = 0;
+   * while (channel.trySend(`message ${sent}`)) sent++;
+   * console.log(sent); // 4: the channel's slots
+   * channel.unlink();
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @returns `true` when sent, `false` when the channel is full.
@@ -475,6 +590,19 @@ export class ShmChannel implements Disposable {
   /**
    * Reserves a slot to write a message in place, blocking while the channel is full.
    *
+   * @example Writing a message in place
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * {
+   *   using slot = channel.reserveSync({ timeout: 1000 });
+   *   const { written } = new TextEncoder().encodeInto("in place", slot.bytes);
+   *   slot.commit(written);
+   * }
+   * console.log(new TextDecoder().decode(channel.receiveSync())); // "in place"
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The reserved slot.
    * @throws {IpcError} `ETIMEDOUT`, `EAGAIN` (`timeout: 0` and full), `EBADF` (closed).
@@ -489,6 +617,17 @@ export class ShmChannel implements Disposable {
 
   /**
    * Reserves a slot to write a message in place, if one is free.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const slot = channel.tryReserve(); // null when every slot is taken
+   * slot?.bytes.set([7]);
+   * slot?.commit(1);
+   * console.log(channel.tryReceive()); // Uint8Array [7]
+   * channel.unlink();
+   * ```
    *
    * @returns The reserved slot, or `null` when the channel is full.
    * @throws {IpcError} `EBADF` (closed).
@@ -505,6 +644,16 @@ export class ShmChannel implements Disposable {
 
   /**
    * Receives the next message (a copy), waiting without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("job");
+   * const message = await channel.receive({ timeout: 1000 }); // a copy, for this process to keep
+   * console.log(new TextDecoder().decode(message)); // "job"
+   * channel.unlink();
+   * ```
    *
    * @param options `timeout` (ms) and `signal`.
    * @returns The message.
@@ -524,6 +673,15 @@ export class ShmChannel implements Disposable {
    * Receives the next message (a copy), blocking the calling thread while the channel is
    * empty.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("job");
+   * console.log(channel.receiveSync({ timeout: 1000 }).length); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}; `EDEADLK` when the next message
@@ -540,6 +698,16 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message (a copy) if there is one.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.tryReceive()); // null: empty
+   * channel.sendSync("x");
+   * console.log(channel.tryReceive()?.length); // 1
+   * channel.unlink();
+   * ```
+   *
    * @returns The message, or `null` when the channel is empty.
    * @throws {IpcError} `EBADF` (closed), `EOWNERDEAD` (as {@linkcode ShmChannel.receive}).
    */
@@ -552,6 +720,17 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message into `into`, waiting without blocking the event loop. A
    * message larger than `into` is left in the channel, and the call throws.
+   *
+   * @example Into a buffer of your own: nothing is allocated
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * channel.sendSync("reuse me");
+   * const n = await channel.receiveInto(buffer, { timeout: 1000 });
+   * console.log(new TextDecoder().decode(buffer.subarray(0, n))); // "reuse me"
+   * channel.unlink();
+   * ```
    *
    * @param into Where the message goes.
    * @param options `timeout` (ms) and `signal`.
@@ -573,6 +752,16 @@ export class ShmChannel implements Disposable {
    * Receives the next message into `into`, blocking the calling thread while the channel
    * is empty; allocates nothing once warm.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * channel.sendSync("abc");
+   * console.log(channel.receiveIntoSync(buffer)); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param into Where the message goes.
    * @param options `timeout` (ms).
    * @returns The message's length.
@@ -592,6 +781,17 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message into `into` if there is one; allocates nothing once warm.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * console.log(channel.tryReceiveInto(buffer)); // null: empty
+   * channel.sendSync("abc");
+   * console.log(channel.tryReceiveInto(buffer)); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param into Where the message goes.
    * @returns The message's length, or `null` when the channel is empty.
    * @throws {TypeError} When `into` is not a `Uint8Array`.
@@ -610,6 +810,18 @@ export class ShmChannel implements Disposable {
    * the event loop. The slot stays taken until the view is released: release it soon
    * (`using` does it at the end of the scope).
    *
+   * @example Reading a message where it lies
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("zero copy");
+   * {
+   *   using message = await channel.receiveView({ timeout: 1000 });
+   *   console.log(new TextDecoder().decode(message.bytes)); // "zero copy"
+   * } // the slot is free again here
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms) and `signal`.
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
@@ -626,6 +838,16 @@ export class ShmChannel implements Disposable {
    * Receives the next message as a view of its slot (zero copy), blocking the calling
    * thread while the channel is empty.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("view");
+   * using message = channel.receiveViewSync({ timeout: 1000 });
+   * console.log(message.bytes.length); // 4
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
@@ -640,6 +862,17 @@ export class ShmChannel implements Disposable {
 
   /**
    * Receives the next message as a view of its slot (zero copy) if there is one.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.tryReceiveView()); // null: empty
+   * channel.sendSync("v");
+   * using message = channel.tryReceiveView()!;
+   * console.log(message.bytes[0]); // 118
+   * channel.unlink();
+   * ```
    *
    * @returns The message, or `null` when the channel is empty.
    * @throws {IpcError} `EBADF` (closed), `EOWNERDEAD` (as {@linkcode ShmChannel.receive}).
@@ -656,6 +889,14 @@ export class ShmChannel implements Disposable {
   /**
    * Removes the channel's name, as {@linkcode ShmChannel.unlink}; works after `close()`.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 1, slotSize: 8 });
+   * channel.unlink(); // ShmChannel.open(channel.name) now fails with ENOENT
+   * channel.sendSync("works"); // open handles keep working
+   * ```
+   *
    * @throws {IpcError} `ENOENT` when the name is already gone.
    */
   unlink(): void {
@@ -666,6 +907,16 @@ export class ShmChannel implements Disposable {
    * Closes this handle: pending waits reject with `EBADF`, reservations still open are
    * cancelled and views still held are released, then the segment is unmapped. Never
    * removes the channel. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 1, slotSize: 8 });
+   * channel.unlink();
+   * const waiting = channel.receive().catch((e) => e.code);
+   * channel.close(); // pending waits of this handle reject with EBADF
+   * console.log(await waiting); // "EBADF"
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -686,7 +937,20 @@ export class ShmChannel implements Disposable {
     this.#mapping.unmap();
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/example-${Date.now()}`;
+   * {
+   *   using channel = ShmChannel.create(name, { slots: 1, slotSize: 8 });
+   *   channel.sendSync("x");
+   * } // closed here; the segment stays until unlinked
+   * ShmChannel.unlink(name);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -1165,6 +1429,18 @@ function syncTimeout(options: SyncWaitOptions | undefined): number | undefined {
  * A message received without copying ({@linkcode ShmChannel.receiveView}): `bytes` is a
  * view of its slot, which stays taken until `release()` (or the end of a `using` scope).
  * Release it soon: senders that come round to this slot wait for it.
+ *
+ * @example
+ * ```ts
+ * import { ShmChannel } from "@sysipc/sysipc/shm";
+ * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+ * channel.sendSync("view");
+ * {
+ *   using message = channel.receiveViewSync();
+ *   console.log(message.bytes.length); // 4
+ * }
+ * channel.unlink();
+ * ```
  */
 export class ShmMessage implements Disposable {
   readonly #channel: ShmChannel;
@@ -1173,11 +1449,18 @@ export class ShmMessage implements Disposable {
   #released = false;
 
   static {
-    makeMessage = (channel, position, bytes) => new ShmMessage(channel, position, bytes);
+    makeMessage = (channel, position, bytes) => {
+      constructing = true;
+      return new ShmMessage(channel, position, bytes);
+    };
     messagePosition = (lease) => lease.#position;
   }
 
   private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
+    if (!constructing) {
+      throw new TypeError("ShmMessage has no public constructor: use receiveView()");
+    }
+    constructing = false;
     this.#channel = channel;
     this.#position = position;
     this.#bytes = bytes;
@@ -1186,12 +1469,37 @@ export class ShmMessage implements Disposable {
   /**
    * The message, in place in the channel's memory; length 0 once released. Do not keep it
    * (or views of its buffer) past `release()`: the slot is reused for later messages.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * const message = channel.receiveViewSync();
+   * const text = new TextDecoder().decode(message.bytes); // copy out what you keep
+   * message.release();
+   * console.log(text, message.bytes.length); // "abc" 0
+   * channel.unlink();
+   * ```
    */
   get bytes(): Uint8Array {
     return this.#bytes;
   }
 
-  /** Frees the slot for senders. Idempotent. */
+  /**
+   * Frees the slot for senders. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * const message = channel.receiveViewSync();
+   * message.release();
+   * message.release(); // idempotent
+   * channel.unlink();
+   * ```
+   */
   release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -1199,7 +1507,21 @@ export class ShmMessage implements Disposable {
     finish(this.#channel, this, 0);
   }
 
-  /** Same as `release()`. */
+  /**
+   * Same as `release()`.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * {
+   *   using message = channel.receiveViewSync();
+   *   console.log(message.bytes.length); // 3
+   * } // released here
+   * channel.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -1210,6 +1532,19 @@ export class ShmMessage implements Disposable {
  * the message into `bytes`, then `commit(length)`. `cancel()` (or the end of a `using`
  * scope without a commit) gives the slot up: receivers skip it. Receivers wait for this
  * slot until then, so do not hold it long.
+ *
+ * @example
+ * ```ts
+ * import { ShmChannel } from "@sysipc/sysipc/shm";
+ * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+ * {
+ *   using slot = channel.reserveSync();
+ *   slot.bytes[0] = 1;
+ *   slot.commit(1);
+ * }
+ * console.log(channel.tryReceive()); // Uint8Array [1]
+ * channel.unlink();
+ * ```
  */
 export class ShmSlot implements Disposable {
   readonly #channel: ShmChannel;
@@ -1218,23 +1553,51 @@ export class ShmSlot implements Disposable {
   #done = false;
 
   static {
-    makeSlot = (channel, position, bytes) => new ShmSlot(channel, position, bytes);
+    makeSlot = (channel, position, bytes) => {
+      constructing = true;
+      return new ShmSlot(channel, position, bytes);
+    };
     slotPosition = (lease) => lease.#position;
   }
 
   private constructor(channel: ShmChannel, position: number, bytes: Uint8Array) {
+    if (!constructing) throw new TypeError("ShmSlot has no public constructor: use reserve()");
+    constructing = false;
     this.#channel = channel;
     this.#position = position;
     this.#bytes = bytes;
   }
 
-  /** The whole slot (`slotSize` bytes) to write the message into; length 0 once done. */
+  /**
+   * The whole slot (`slotSize` bytes) to write the message into; length 0 once done.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * using slot = channel.reserveSync();
+   * console.log(slot.bytes.length); // 16: slotSize
+   * slot.cancel();
+   * channel.unlink();
+   * ```
+   */
   get bytes(): Uint8Array {
     return this.#bytes;
   }
 
   /**
    * Sends the first `length` bytes of `bytes` as the message.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * const slot = channel.reserveSync();
+   * slot.bytes.set([1, 2, 3, 4]);
+   * slot.commit(2); // sends the first 2 bytes
+   * console.log(channel.tryReceive()); // Uint8Array [1, 2]
+   * channel.unlink();
+   * ```
    *
    * @param length The message's length: 0 to `slotSize`.
    * @throws {TypeError} When `length` is not an integer.
@@ -1251,7 +1614,19 @@ export class ShmSlot implements Disposable {
     finish(this.#channel, this, length);
   }
 
-  /** Gives the slot up without sending (receivers skip it). Idempotent; no-op after commit. */
+  /**
+   * Gives the slot up without sending (receivers skip it). Idempotent; no-op after commit.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * const slot = channel.reserveSync();
+   * slot.cancel();
+   * console.log(channel.tryReceive()); // null: nothing was sent
+   * channel.unlink();
+   * ```
+   */
   cancel(): void {
     if (this.#done) return;
     this.#done = true;
@@ -1259,7 +1634,21 @@ export class ShmSlot implements Disposable {
     finish(this.#channel, this, SKIP);
   }
 
-  /** Same as `cancel()`: a slot not committed by the end of the scope is given up. */
+  /**
+   * Same as `cancel()`: a slot not committed by the end of the scope is given up.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * {
+   *   using slot = channel.reserveSync();
+   *   slot.bytes[0] = 1; // no commit: given up at the end of the block
+   * }
+   * console.log(channel.tryReceive()); // null
+   * channel.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.cancel();
   }

@@ -6,6 +6,7 @@
 import { C } from "../ffi/constants.ts";
 import { type CreateOptions, createOptions, openCreateFlags } from "../ffi/ipc.ts";
 import { checkRetry, cString, libc } from "../ffi/libc.ts";
+import { checkOptions } from "../ffi/handle.ts";
 import { MappedFd } from "./mapped_fd.ts";
 import { checkBoolean, checkSize, type Mapping, mapWhole } from "./mapping.ts";
 
@@ -67,6 +68,18 @@ export class MappedFile extends MappedFd {
   /**
    * Opens (and with `create`, creates) a regular file and maps all of it.
    *
+   * @example
+   * ```ts
+   * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/data.bin", { create: true, size: 4 });
+   * file.bytes.set([104, 105, 33, 10]);
+   * console.log(readFileSync(dir + "/data.bin", "utf8")); // "hi!\n": the file is the memory
+   * rmSync(dir, { recursive: true });
+   * ```
+   *
    * @param path The file's path.
    * @param options `create`, `exclusive`, `mode` (default `0o600`, reduced by the umask),
    *   `size`, `readOnly`.
@@ -109,7 +122,20 @@ export class MappedFile extends MappedFd {
     return "MappedFile";
   }
 
-  /** The path it was opened with. */
+  /**
+   * The path it was opened with.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/f", { create: true, size: 1 });
+   * console.log(file.path.endsWith("/f")); // true
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
   get path(): string {
     return this.#path;
   }
@@ -119,12 +145,26 @@ export class MappedFile extends MappedFd {
    * see the data (they share the page cache); needed for it to survive a crash of the
    * machine.
    *
+   * @example
+   * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/journal", { create: true, size: 4096 });
+   * file.bytes[0] = 1;
+   * file.sync(); // on the disk once this returns
+   * file.sync({ async: true }); // or: scheduled
+   * rmSync(dir, { recursive: true });
+   * ```
+   *
    * @param options `async`: schedule the write-back instead of waiting for it.
    * @throws {TypeError} When an option has the wrong type.
    * @throws {IpcError} `EBADF` when closed, `EIO`.
    */
   sync(options?: SyncOptions): void {
     this.use("msync");
+    checkOptions(options);
     const async = checkBoolean(options?.async, "async");
     this.msync(async, this.#path);
   }

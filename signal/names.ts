@@ -101,15 +101,15 @@ const ALIASES: Record<string, number> = { SIGIOT: 6, SIGPOLL: 29, SIGCLD: 17 };
  * @throws {TypeError} For an unknown name or a value that is neither string nor number.
  * @throws {RangeError} For a number outside 1 to `SIGRTMAX`, or an out-of-range `SIGRTMIN+n`.
  */
-export function signalNumber(name: SignalName | number | string): number {
+export function signalNumber(name: SignalName | number | string, what = "signal"): number {
   if (typeof name === "number") {
     if (!Number.isInteger(name) || name < 1 || name > RTMAX) {
-      throw new RangeError(`signal must be an integer between 1 and ${RTMAX}, got ${name}`);
+      throw new RangeError(`${what} must be an integer between 1 and ${RTMAX}, got ${name}`);
     }
     return name;
   }
   if (typeof name !== "string") {
-    throw new TypeError(`signal must be a name or a number, got ${typeof name}`);
+    throw new TypeError(`${what} must be a name or a number, got ${typeof name}`);
   }
   const full = name.startsWith("SIG") ? name : `SIG${name}`;
   const index = STANDARD.indexOf(full as SignalName);
@@ -124,11 +124,13 @@ export function signalNumber(name: SignalName | number | string): number {
       (rt[1] === "MIN" && offset < 0) || (rt[1] === "MAX" && offset > 0) || n < RTMIN ||
       n > RTMAX
     ) {
-      throw new RangeError(`${name} is outside SIGRTMIN..SIGRTMAX (${RTMIN}..${RTMAX})`);
+      throw new RangeError(
+        `${what} ${name} is outside SIGRTMIN..SIGRTMAX (${RTMIN}..${RTMAX})`,
+      );
     }
     return n;
   }
-  throw new TypeError(`Unknown signal name: ${JSON.stringify(name)}`);
+  throw new TypeError(`Unknown signal name for ${what}: ${JSON.stringify(name)}`);
 }
 
 /**
@@ -141,12 +143,12 @@ export function signalNumber(name: SignalName | number | string): number {
  * @throws {TypeError} For an unknown name.
  * @throws {RangeError} For a number out of range, or one the C library keeps for itself.
  */
-export function signalToSend(value: unknown, allowZero: boolean): number {
+export function signalToSend(value: unknown, allowZero: boolean, what = "signal"): number {
   if (allowZero && value === 0) return 0;
-  const n = signalNumber(value as SignalName | number);
+  const n = signalNumber(value as SignalName | number, what);
   if (n > 31 && n < RTMIN) {
     throw new RangeError(
-      `signal ${n} is reserved by the C library for its own threads; real-time signals ` +
+      `${what} ${n} is reserved by the C library for its own threads; real-time signals ` +
         `for programs are SIGRTMIN (${RTMIN}) to SIGRTMAX (${RTMAX})`,
     );
   }

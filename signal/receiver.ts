@@ -49,6 +49,9 @@ export interface ReceiveSyncOptions {
   timeout?: number;
 }
 
+/** Set by the internal factories: the constructors are not public. */
+let constructing = false;
+
 const SIGKILL = 9;
 const SIGSTOP = 19;
 const SIGCHLD = 17;
@@ -122,24 +125,28 @@ function receivable(signals: unknown): number[] {
     throw new TypeError("signals must be a non-empty array of signal names or numbers");
   }
   const numbers = new Set<number>();
-  for (const s of signals) {
-    const n = signalToSend(s, false); // a known signal, and not one of glibc's own
+  for (const [i, s] of signals.entries()) {
+    const n = signalToSend(s, false, `signals[${i}]`); // known, and not one of glibc's own
     const name = signalName(n);
     if (n === SIGKILL || n === SIGSTOP) {
-      throw new TypeError(`${name} cannot be received: the kernel never lets a process catch it`);
+      throw new TypeError(
+        `signals[${i}]: ${name} cannot be received: the kernel never lets a process catch it`,
+      );
     }
     if (FAULTS.has(n)) {
       throw new TypeError(
-        `${name} cannot be received: the kernel raises it for a fault in the faulting ` +
+        `signals[${i}]: ${name} cannot be received: the kernel raises it for a fault in the faulting ` +
           "thread, which cannot continue, and the runtime's crash handler owns it",
       );
     }
     if (runtime.reservedSignals.includes(n)) {
-      throw new TypeError(`${name} cannot be received: the ${runtime.name} runtime uses it`);
+      throw new TypeError(
+        `signals[${i}]: ${name} cannot be received: the ${runtime.name} runtime uses it`,
+      );
     }
     if (n === CANCEL_SIGNAL) {
       throw new TypeError(
-        `${name} cannot be received: sysipc's wait engine interrupts its helper threads with it`,
+        `signals[${i}]: ${name} cannot be received: sysipc's wait engine interrupts its helper threads with it`,
       );
     }
     numbers.add(n);
@@ -196,6 +203,10 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
   #closed = false;
 
   private constructor(signals: number[], recorder: Recorder) {
+    if (!constructing) {
+      throw new TypeError("SignalReceiver has no public constructor: use SignalReceiver.listen()");
+    }
+    constructing = false;
     this.#signals = signals;
     this.#recorder = recorder;
   }
@@ -204,6 +215,16 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * Starts receiving `signals`. Signals that were pending for this process because every
    * thread blocked them (as `spawn`'s `blockSignals` and `sysipc run --block` start a
    * program) are received first.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * sigqueue(process.pid, "SIGRTMIN+2", 7); // as another process would, with its pid
+   * const info = await receiver.receive({ timeout: 5000 });
+   * console.log(info.signal, info.value, info.code, info.pid === process.pid); // SIGRTMIN+2 7 SI_QUEUE true
+   * ```
    *
    * @param signals Names (`"SIGUSR1"`, `"SIGRTMIN+1"`) or numbers.
    * @returns The receiver.
@@ -227,7 +248,9 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
           "close it first",
       );
     }
-    const receiver = new SignalReceiver(numbers, getRecorder());
+    const recorder = getRecorder();
+    constructing = true;
+    const receiver = new SignalReceiver(numbers, recorder);
     receiver.#start();
     return receiver;
   }
@@ -288,12 +311,33 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
     if (this.#closed) throw IpcError.closed("SignalReceiver", syscall);
   }
 
-  /** The signals this receiver listens for. */
+  /**
+   * The signals this receiver listens for.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.signals); // ["SIGUSR2", "SIGRTMIN+2"]
+   * ```
+   */
   get signals(): SignalName[] {
     return this.#signals.map(signalName);
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * receiver.close(); // SIGUSR2 and SIGRTMIN+2 get back their previous action
+   * console.log(receiver.closed); // true
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -302,12 +346,28 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * How many of this receiver's signals were lost since `listen()` because sysipc's
    * queue was full: it holds {@linkcode SignalReceiver.capacity} signals not yet received
    * (for every receiver of the process together). Normally 0.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.dropped); // 0 unless more than `capacity` signals waited unread
+   * ```
    */
   get dropped(): number {
     return this.#closed ? 0 : this.#droppedNow() - this.#droppedAtStart;
   }
 
   /** How many received but not yet read signals sysipc can hold for the process: 8,192, or
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.capacity); // 8192 (or 512)
+   * ```
    * 512 where its pipe cannot be enlarged to 1 MiB. */
   get capacity(): number {
     return this.#recorder.capacity;
@@ -315,6 +375,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Returns the next signal if one is there, without waiting.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.tryReceive()); // null: nothing arrived
+   * process.kill(process.pid, "SIGUSR2");
+   * await new Promise((r) => setTimeout(r, 50));
+   * console.log(receiver.tryReceive()?.signal); // "SIGUSR2"
+   * ```
    *
    * @returns The signal, or `null`.
    * @throws {IpcError} `EBADF` when closed.
@@ -329,6 +400,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Waits for the next signal without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * const controller = new AbortController();
+   * setTimeout(() => sigqueue(process.pid, "SIGUSR2", 1), 10);
+   * const { signal, code } = await receiver.receive({ timeout: 5000, signal: controller.signal });
+   * console.log(signal, code); // "SIGUSR2" "SI_QUEUE"
+   * ```
    *
    * @param options `timeout` (ms) and `signal` (an `AbortSignal`).
    * @returns The signal.
@@ -377,6 +459,15 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Waits for the next signal, blocking the calling thread.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * sigqueue(process.pid, "SIGRTMIN+2", 99);
+   * console.log(receiver.receiveSync({ timeout: 5000 }).value); // 99
+   * ```
    *
    * @param options `timeout` (ms).
    * @returns The signal.
@@ -437,6 +528,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * Stops receiving and puts back what `listen()` changed: each signal's previous action
    * and, where the main thread blocked it before, its blocked state. Pending receives
    * reject with `EBADF`; signals not yet received are dropped. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * const pending = receiver.receive().catch((e) => e.code);
+   * receiver.close();
+   * receiver.close(); // idempotent
+   * console.log(await pending); // "EBADF"
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -463,7 +565,20 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
     }
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SignalReceiver } from "@sysipc/sysipc/signal";
+   * const receiver = SignalReceiver.listen(["SIGUSR2"]);
+   * {
+   *   using inner = SignalReceiver.listen(["SIGUSR1"]);
+   *   console.log(inner.signals); // ["SIGUSR1"]
+   * } // closed here: SIGUSR1 has its previous action again
+   * receiver.close();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -7,7 +7,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { checkInteger, FdHandle } from "../ffi/handle.ts";
+import { checkInteger, checkOptions, FdHandle } from "../ffi/handle.ts";
 import { check, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { siginfo } from "../ffi/structs.ts";
@@ -81,6 +81,13 @@ export function kill(
 ): void {
   checkPid(pid, "pid");
   const n = signalToSend(signal, true);
+  checkOptions(options);
+  for (const flag of ["group", "everyone"] as const) {
+    const value = options[flag];
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new TypeError(`${flag} must be a boolean, got ${typeof value}`);
+    }
+  }
   if (pid === 0 && !options.group) {
     throw new RangeError(
       "pid 0 signals every process in this process group, this one included: pass " +
@@ -244,6 +251,16 @@ export class PidFd extends FdHandle {
    * the process you mean (your own child before you reap it, a peer that just told you
    * its pid).
    *
+   * @example
+   * ```ts
+   * import { spawn } from "@sysipc/sysipc/pipe";
+   * import { PidFd } from "@sysipc/sysipc/signal";
+   * const child = spawn("sleep", ["10"]);
+   * using handle = PidFd.open(child.pid); // this process, and no other, until it ends
+   * handle.kill("SIGTERM");
+   * console.log((await child.status).signal); // "SIGTERM"
+   * ```
+   *
    * @param pid The process (> 0).
    * @returns The handle.
    * @throws {RangeError} For `pid` ≤ 0.
@@ -266,6 +283,22 @@ export class PidFd extends FdHandle {
   /**
    * Sends a signal to the process, as {@linkcode kill} does (code `"SI_USER"`).
    *
+   * @example
+   * ```ts
+   * import { spawn } from "@sysipc/sysipc/pipe";
+   * import { PidFd } from "@sysipc/sysipc/signal";
+   * const child = spawn("sleep", ["10"]);
+   * using handle = PidFd.open(child.pid);
+   * handle.kill(0); // checks that it still runs
+   * handle.kill("SIGKILL");
+   * await child.status;
+   * try {
+   *   handle.kill(0);
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "ESRCH": it has ended; never another process
+   * }
+   * ```
+   *
    * @param signal A name or number; 0 checks that the process still exists.
    * @throws {IpcError} `ESRCH` once the process has ended, `EPERM`, `EBADF` when closed.
    * @throws {TypeError} For an unknown signal name.
@@ -280,6 +313,16 @@ export class PidFd extends FdHandle {
   /**
    * Sends a signal with a value to the process, as {@linkcode sigqueue} does (code
    * `"SI_QUEUE"`, the caller's pid and uid, the value in `si_value`).
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { PidFd, SignalReceiver } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGRTMIN+3"]);
+   * using self = PidFd.open(process.pid);
+   * self.sigqueue("SIGRTMIN+3", 12345);
+   * console.log((await receiver.receive({ timeout: 5000 })).value); // 12345
+   * ```
    *
    * @param signal A name or number.
    * @param value An integer from -2^31 to 2^31 - 1.

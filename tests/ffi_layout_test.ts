@@ -34,6 +34,7 @@ const NO_C_MACRO: Readonly<Record<string, string>> = {
   // uds
   SCM_MAX_FD: "the kernel's own limit (include/net/scm.h), which no user-space header defines",
   SEMVMX: "defined only in linux/sem.h, which cannot be included together with sys/sem.h",
+  PTHREAD_MUTEX_ROBUST: "an enum constant in pthread.h, not a macro",
 };
 
 /**

@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { FdHandle, toBytes } from "../ffi/handle.ts";
+import { checkOptions, FdHandle, toBytes } from "../ffi/handle.ts";
 import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { sockaddrUn } from "../ffi/structs.ts";
 import { untilReady } from "../ffi/ready.ts";
@@ -118,6 +118,9 @@ export class UnixDatagram extends FdHandle {
     }
     const named = options?.path !== undefined || options?.abstract !== undefined;
     const address = named ? toAddress(options!) : null;
+    if (address === null && options?.mode !== undefined) {
+      throw new TypeError("mode applies to socket files only: give a path with it");
+    }
     const mode = address === null ? 0 : checkMode(options?.mode, address);
     const passCredentials = options?.passCredentials;
     if (passCredentials !== undefined && typeof passCredentials !== "boolean") {
@@ -155,6 +158,14 @@ export class UnixDatagram extends FdHandle {
   /**
    * The address this socket is bound to, as `from` shows it to its peers: a path, or `"\0"`
    * followed by an abstract name.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * console.log(server.address.startsWith("\0example-")); // true: "\0" marks an abstract name
+   * ```
    */
   get address(): string {
     const fd = this.use("getsockname");
@@ -186,6 +197,16 @@ export class UnixDatagram extends FdHandle {
   /**
    * Sets the default destination for `send`, and receives only from it from now on
    * (`connect(2)` on a datagram socket; it never waits).
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.connect(server.address); // send() goes there; only its datagrams are received
+   * await client.send("via connect");
+   * console.log(new TextDecoder().decode((await server.receiveFrom()).data)); // "via connect"
+   * ```
    *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @throws {IpcError} `ENOENT`/`ECONNREFUSED` when no socket is there, `EPROTOTYPE` when
@@ -225,6 +246,7 @@ export class UnixDatagram extends FdHandle {
   ): Promise<number> {
     const fd = this.use("sendmsg");
     const bytes = toBytes(data);
+    checkOptions(options);
     const fds = checkFds(options?.fds);
     checkWaitOptions(options);
     const attempt = () => {
@@ -253,6 +275,17 @@ export class UnixDatagram extends FdHandle {
    * Sends one datagram to `address`, with descriptors; waits (without blocking the event
    * loop) while the receiver's queue is full.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * await client.sendTo(server.address, "ping", { timeout: 1000 });
+   * const { data, from } = await server.receiveFrom({ timeout: 1000 });
+   * await server.sendTo(from!, "pong"); // reply to the sender's address
+   * console.log(new TextDecoder().decode(data), new TextDecoder().decode((await client.receive()).data)); // "ping" "pong"
+   * ```
+   *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds` (numbers or handles, at most 253), `timeout` (ms) and `signal`.
@@ -277,6 +310,15 @@ export class UnixDatagram extends FdHandle {
    * Sends one datagram to `address`, blocking the calling thread while the receiver's
    * queue is full.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, new Uint8Array([1, 2]));
+   * console.log(server.receiveFromSync().data); // Uint8Array [1, 2]
+   * ```
+   *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds`: numbers or handles, at most 253.
@@ -292,6 +334,7 @@ export class UnixDatagram extends FdHandle {
   ): number {
     const fd = this.use("sendmsg");
     const to = this.#destination(address);
+    checkOptions(options);
     const n = this.#attempt(fd, to, toBytes(data), checkFds(options?.fds), 0);
     if (n < 0) throw IpcError.of("EAGAIN", "sendmsg", to.display); // a non-blocking descriptor
     return n;
@@ -299,6 +342,15 @@ export class UnixDatagram extends FdHandle {
 
   /**
    * Sends one datagram to the address given to `connect`.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.connect(server.address);
+   * console.log(await client.send("connected")); // 9
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds`, `timeout` (ms) and `signal`.
@@ -314,6 +366,16 @@ export class UnixDatagram extends FdHandle {
   /**
    * Receives one datagram with its sender's address and descriptors, waiting without
    * blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "hello");
+   * const message = await server.receiveFrom({ timeout: 1000 });
+   * console.log(message.from === client.address); // true
+   * ```
    *
    * @param options `maxSize` (default 65536: a longer datagram is cut, see `truncated`),
    *   `maxFds` (default 253), `timeout` (ms) and `signal`.
@@ -337,6 +399,15 @@ export class UnixDatagram extends FdHandle {
   /**
    * Receives one datagram, blocking the calling thread until one arrives.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "sync");
+   * console.log(server.receiveFromSync({ maxSize: 64 }).data.length); // 4
+   * ```
+   *
    * @param options `maxSize` (default 65536) and `maxFds` (default 253).
    * @returns The datagram.
    * @throws {IpcError} `EBADF` when closed.
@@ -354,6 +425,15 @@ export class UnixDatagram extends FdHandle {
    * Same as {@linkcode UnixDatagram.receiveFrom}: after `connect`, datagrams come only
    * from the connected address.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "x");
+   * console.log((await server.receive({ timeout: 1000 })).data.length); // 1
+   * ```
+   *
    * @param options `maxSize`, `maxFds`, `timeout` (ms) and `signal`.
    * @returns The datagram.
    * @throws {IpcError} As {@linkcode UnixDatagram.receiveFrom}.
@@ -366,6 +446,18 @@ export class UnixDatagram extends FdHandle {
   /**
    * Closes the socket and removes the socket file it created (unless something else has
    * replaced it since); pending calls reject with `EBADF`. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(tmpdir() + "/dgram-");
+   * const bound = UnixDatagram.bind({ path: dir + "/s.sock" });
+   * bound.close(); // removes s.sock, the file it created
+   * bound.close(); // idempotent
+   * rmSync(dir, { recursive: true });
+   * ```
    */
   override close(): void {
     if (this.closed) return;

@@ -8,7 +8,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { checkFd, checkInteger } from "../ffi/handle.ts";
+import { checkFd, checkInteger, checkOptions } from "../ffi/handle.ts";
 import { check, EAGAIN, EBADF, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { cmsghdr, iovec, msghdr, sockaddrUn, ucred } from "../ffi/structs.ts";
@@ -129,6 +129,7 @@ export function checkFds(fds: unknown): readonly number[] {
  * @throws {TypeError} When either is not an integer.
  */
 export function checkReceive(options: UnixReceiveOptions | undefined): [number, number] {
+  checkOptions(options);
   const maxSize = options?.maxSize === undefined
     ? DEFAULT_MAX_SIZE
     : checkInteger(options.maxSize, "maxSize", 1, MAX_TRANSFER);

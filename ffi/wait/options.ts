@@ -33,18 +33,25 @@ export function checkWaitOptions(options: WaitOptions | undefined): void {
     throw new TypeError("options must be an object");
   }
   const { timeout, signal } = options;
-  if (timeout !== undefined) {
-    if (typeof timeout !== "number") {
-      throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
-    }
-    if (Number.isNaN(timeout) || timeout < 0) {
-      throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeout}`);
-    }
-  }
+  if (timeout !== undefined) checkTimeout(timeout);
   if (signal !== undefined) {
     if (!(signal instanceof AbortSignal)) throw new TypeError("signal must be an AbortSignal");
     signal.throwIfAborted();
   }
+}
+
+/**
+ * Checks a timeout in milliseconds.
+ *
+ * @param timeout The value.
+ * @throws {TypeError} When it is not a number.
+ * @throws {RangeError} When it is negative or NaN.
+ */
+export function checkTimeout(timeout: unknown): void {
+  if (typeof timeout !== "number") {
+    throw new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`);
+  }
+  if (!(timeout >= 0)) throw new RangeError(`timeout must be >= 0 milliseconds, got ${timeout}`);
 }
 
 /**
@@ -81,6 +88,14 @@ export function remaining(
  * waits run as task work on the thread that submitted them and interrupt its blocking
  * calls (measured here: a 1 s `semtimedop` returned `EINTR` after 100–170 ms).
  *
+ * @example
+ * ```ts
+ * import { libc, retryWithDeadline } from "@sysipc/sysipc/ffi";
+ * // A blocking call of your own, retried with the time left when a signal interrupts it.
+ * const r = retryWithDeadline(() => libc.getpid(), 1000, "getpid");
+ * console.log(r > 0); // true
+ * ```
+ *
  * @param call Makes the call with the milliseconds left (`undefined`: no timeout; `0`:
  *   try once); returns -1 with errno set on failure.
  * @param timeout The caller's timeout in milliseconds, or `undefined`.
@@ -95,6 +110,7 @@ export function retryWithDeadline(
   syscall: string,
   path?: string,
 ): number {
+  if (timeout !== undefined) checkTimeout(timeout);
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
   while (true) {
     const left = deadline === Infinity ? undefined : Math.max(0, deadline - performance.now());

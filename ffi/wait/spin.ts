@@ -41,15 +41,22 @@ export function newSpinState(): SpinState {
  * event loop keeps running timers and I/O between checks; the cost is CPU time while
  * spinning. 0 turns spinning off.
  *
+ * @example
+ * ```ts
+ * import { setWaitSpin } from "@sysipc/sysipc/ffi";
+ * setWaitSpin(0); // park at once: less CPU, slower wake-ups
+ * setWaitSpin(1000); // the default
+ * ```
+ *
  * @param microseconds Default 1000; 0 to 100,000.
  * @throws {RangeError} Outside that range.
  */
 export function setWaitSpin(microseconds: number): void {
-  if (
-    typeof microseconds !== "number" || !Number.isFinite(microseconds) || microseconds < 0 ||
-    microseconds > 100_000
-  ) {
-    throw new RangeError(`spin must be between 0 and 100000 microseconds, got ${microseconds}`);
+  if (typeof microseconds !== "number") {
+    throw new TypeError(`microseconds must be a number, got ${typeof microseconds}`);
+  }
+  if (!Number.isFinite(microseconds) || microseconds < 0 || microseconds > 100_000) {
+    throw new RangeError(`microseconds must be between 0 and 100000, got ${microseconds}`);
   }
   spinLimit = microseconds;
 }
