@@ -243,7 +243,10 @@ export class ShmChannel implements Disposable {
 
   static {
     finish = (channel, lease, length) => channel.#finish(lease, length);
-    adopt = (name, mapping) => new ShmChannel(name, mapping);
+    adopt = (name, mapping) => {
+      constructing = true;
+      return new ShmChannel(name, mapping);
+    };
   }
 
   private constructor(name: string, mapping: Mapping) {
