@@ -340,7 +340,7 @@ export class Encoder {
     } catch (e) {
       this.blobs.length = 0;
       if (e instanceof CloneError) {
-        const at = e.path.length === 0 ? "" : ` (at value${e.path.reverse().join("")})`;
+        const at = ` (at value${e.path.reverse().join("")})`;
         throw dataCloneError(`${e.message}${at}`);
       }
       if (e instanceof RangeError) {

@@ -31,7 +31,7 @@ import {
 import { MAX_NAME } from "../uds/address.ts";
 import { type Credentials, MessageIo, peerCredentials } from "../uds/io.ts";
 import { connect, listen, type UnixListener } from "../uds/listener.ts";
-import type { UnixConnection } from "../uds/connection.ts";
+import { socketpair, type UnixConnection } from "../uds/connection.ts";
 import { Decoder, Encoder, protocolError } from "./codec.ts";
 import {
   checkAllSeen,
@@ -199,9 +199,17 @@ function peerGone(syscall: string): IpcError {
   return IpcError.of("EPIPE", syscall, undefined, "The peer closed the port or exited");
 }
 
+/** A socket error that means the peer is gone (`EPIPE`, `ECONNRESET`) as the port's `EPIPE`. */
+function gone(e: unknown, syscall: string): unknown {
+  return e instanceof IpcError && (e.code === "EPIPE" || e.code === "ECONNRESET")
+    ? peerGone(syscall)
+    : e;
+}
+
 let constructing = false;
 let make: (fd: number, maxMessage: number) => Port;
 let handshake: (port: Port, options: WaitOptions | undefined) => Promise<void>;
+let pairUp: (a: Port, b: Port) => void;
 
 /**
  * One end of a message port between two processes (or two runtimes: Deno, Bun, or a
@@ -293,6 +301,11 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   static {
     make = (fd, maxMessage) => new Port(fd, maxMessage);
     handshake = (port, options) => port.#handshake(options);
+    pairUp = (a, b) => {
+      a.#sendHello();
+      b.#sendHello();
+      if (!a.#readHello() || !b.#readHello()) throw new Error("sysipc: a hello went missing");
+    };
   }
 
   private constructor(fd: number, maxMessage: number) {
@@ -327,56 +340,69 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
 
   /** Sends this side's hello, then reads the peer's: the port is ready to use. */
   async #handshake(options: WaitOptions | undefined): Promise<void> {
+    this.#sendHello();
+    const deadline = deadlineOf(options);
+    while (!this.#readHello()) {
+      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "connect");
+      await waitFd(this.fd, C.POLLIN, remaining(options, deadline), this.#receiveContext);
+      this.use("connect");
+    }
+  }
+
+  /** Sends this side's hello (the first datagram), and notes who the peer is. */
+  #sendHello(): void {
     const fd = this.use("connect");
     this.#peer = peerCredentials(fd);
     if (this.#io.send(fd, hello(this.#maxMessage), 0, NO_FDS, null, NONBLOCKING) < 0) {
       throw IpcError.of("EAGAIN", "connect", undefined, "The new socket has no room for a hello");
     }
-    const target = { fd, context: this.#receiveContext, closed: () => undefined };
-    const deadline = deadlineOf(options);
-    while (true) {
-      const got = this.#io.receive(fd, UNIT_MAX, 0, NONBLOCKING | C.MSG_TRUNC, false);
-      if (got !== null) {
-        const data = got.message.data;
-        if (got.length === 0) throw peerGone("connect");
-        const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-        const kind = data[0];
-        if (kind === R_REFUSE && data.length >= RECORD_HEADER + 4) {
-          const errno = v.getInt32(RECORD_HEADER, true);
-          throw new IpcError({
-            errno,
-            syscall: "connect",
-            detail: "The listener refused the connection (its mode does not let this user in)",
-          });
-        }
-        if (
-          kind !== R_HELLO || data.length < RECORD_HEADER + HELLO_SIZE ||
-          v.getUint32(RECORD_HEADER, true) !== MAGIC
-        ) {
-          throw IpcError.of(
-            "EPROTO",
-            "connect",
-            undefined,
-            "The peer does not speak the port protocol",
-          );
-        }
-        const version = v.getUint16(RECORD_HEADER + 4, true);
-        if (version !== VERSION) {
-          throw IpcError.of(
-            "EPROTO",
-            "connect",
-            undefined,
-            `The peer speaks port protocol version ${version}; this sysipc speaks ${VERSION}`,
-          );
-        }
-        this.#peerRings = (v.getUint16(RECORD_HEADER + 6, true) & HELLO_RINGS) !== 0;
-        this.#peerMax = v.getUint32(RECORD_HEADER + 8, true);
-        return;
-      }
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "connect");
-      await waitFd(target.fd, C.POLLIN, remaining(options, deadline), this.#receiveContext);
-      this.use("connect");
+  }
+
+  /** Reads the peer's hello if it is there: `false` when it is not yet. */
+  #readHello(): boolean {
+    const got = this.#io.receive(
+      this.use("connect"),
+      UNIT_MAX,
+      0,
+      NONBLOCKING | C.MSG_TRUNC,
+      false,
+    );
+    if (got === null) return false;
+    const data = got.message.data;
+    if (got.length === 0) throw peerGone("connect");
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const kind = data[0];
+    if (kind === R_REFUSE && data.length >= RECORD_HEADER + 4) {
+      const errno = v.getInt32(RECORD_HEADER, true);
+      throw new IpcError({
+        errno,
+        syscall: "connect",
+        detail: "The listener refused the connection (its mode does not let this user in)",
+      });
     }
+    if (
+      kind !== R_HELLO || data.length < RECORD_HEADER + HELLO_SIZE ||
+      v.getUint32(RECORD_HEADER, true) !== MAGIC
+    ) {
+      throw IpcError.of(
+        "EPROTO",
+        "connect",
+        undefined,
+        "The peer does not speak the port protocol",
+      );
+    }
+    const version = v.getUint16(RECORD_HEADER + 4, true);
+    if (version !== VERSION) {
+      throw IpcError.of(
+        "EPROTO",
+        "connect",
+        undefined,
+        `The peer speaks port protocol version ${version}; this sysipc speaks ${VERSION}`,
+      );
+    }
+    this.#peerRings = (v.getUint16(RECORD_HEADER + 6, true) & HELLO_RINGS) !== 0;
+    this.#peerMax = v.getUint32(RECORD_HEADER + 8, true);
+    return true;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -691,7 +717,11 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     this.#blockedOnRing = false;
     const fd = this.use("postMessage");
     if (fds.length > 0) {
-      return this.#io.send(fd, bytes.subarray(0, length), 0, fds, null, NONBLOCKING);
+      try {
+        return this.#io.send(fd, bytes.subarray(0, length), 0, fds, null, NONBLOCKING);
+      } catch (e) {
+        throw gone(e, "postMessage");
+      }
     }
     while (true) {
       // send(2) takes the buffer as is (sendmsg needs its address, which costs Deno more).
@@ -699,7 +729,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       if (n >= 0) return n;
       const e = errno();
       if (e === EAGAIN) return -1;
-      if (e !== EINTR) throw new IpcError({ errno: e, syscall: "sendmsg" });
+      if (e !== EINTR) throw gone(new IpcError({ errno: e, syscall: "sendmsg" }), "postMessage");
     }
   }
 
@@ -1089,7 +1119,12 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     if (this.#rxPath === SOCKET) {
       const fd = this.use("receive");
       const flags = NONBLOCKING | C.MSG_TRUNC;
-      const got = this.#io.receive(fd, UNIT_MAX, C.SCM_MAX_FD, flags, false, false);
+      let got;
+      try {
+        got = this.#io.receive(fd, UNIT_MAX, C.SCM_MAX_FD, flags, false, false);
+      } catch (e) {
+        throw gone(e, "receive");
+      }
       if (got === null) return false;
       const { data, fds, truncated, fdsTruncated } = got.message;
       if (got.length === 0 && fds.length === 0) {
@@ -1489,6 +1524,29 @@ function adopt(connection: UnixConnection, maxMessage: number): Port {
   }
   constructing = true;
   return make(fd, maxMessage);
+}
+
+/**
+ * Two ports connected to each other in this process, made without waiting (internal: for
+ * tests, which need one at once).
+ *
+ * @param options `maxMessageSize`, for both.
+ * @returns The two ends.
+ */
+export function portPair(options?: PortOptions): [Port, Port] {
+  const maxMessage = checkMaxMessage(options);
+  const [a, b] = socketpair("seqpacket");
+  let ports: Port[] = [];
+  try {
+    ports = [adopt(a, maxMessage), adopt(b, maxMessage)];
+    pairUp(ports[0]!, ports[1]!);
+    return ports as [Port, Port];
+  } catch (e) {
+    a.close();
+    b.close();
+    for (const port of ports) port.close();
+    throw e;
+  }
 }
 
 /**

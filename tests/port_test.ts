@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, spawn as spawnChild } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { C } from "../ffi/constants.ts";
@@ -65,6 +65,9 @@ describe("port: values", () => {
       })();
       for (let i = 0; i < 1000; i++) await a.postMessage(corpusValue(i));
       await received;
+      // The large ones went through a ring: a memfd both ends map.
+      const rings = readFileSync("/proc/self/maps", "utf8").match(/memfd:sysipc-port/g);
+      assert.equal(rings?.length, 2, "a's ring, mapped by a and by b");
       // A burst (no await between sends) goes out together, in order.
       for (let i = 0; i < 2000; i++) void a.postMessage({ i });
       for (let i = 0; i < 2000; i++) assert.deepStrictEqual(await b.receive(TIMEOUT), { i });
