@@ -110,18 +110,23 @@ const SOCKET = 0;
 const RING = 1;
 
 /**
- * The measured crossover (bench/port.ts, `--crossover`): a message of at least this many
- * bytes goes through the shared-memory ring even alone; smaller ones go through the
- * socket unless a backlog has formed (a burst), when they go through the ring too.
+ * The crossover, chosen from the benchmark's port group (bench/groups/port.ts: `port
+ * socket` against `port ring` at each size, 64 B to 1 MiB, one and two CPUs, Deno and
+ * Bun): the ring was as fast as the socket or faster at every size, and faster at 1 KiB and
+ * up in every pairing and placement. So once a side sends a message of at least this many
+ * bytes, or a burst (more messages than the socket takes at once), it sets up its ring and
+ * from then on sends everything without descriptors through it. Small messages sent now and
+ * then until that happens stay on the socket: a port that never needs more costs no shared
+ * memory, and its idle receiver sleeps without the ring's liveness checks.
  */
-export const CROSSOVER = 16384;
+export const CROSSOVER = 1024;
 let crossover = CROSSOVER;
 
 /**
- * Sets the crossover for this process (internal: for bench/port.ts, which measures both
+ * Sets the crossover for this process (internal: for the benchmark, which measures both
  * paths at every size; not exported by the module).
  *
- * @param bytes Messages of at least this many bytes take the ring: 0 sends every message
+ * @param bytes Messages of at least this many bytes set up the ring: 0 sends every message
  *   without descriptors through it, `Infinity` none.
  */
 export function setCrossover(bytes: number): void {
@@ -673,8 +678,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   }
 
   #choosePath(fds: number, length: number, burst: boolean): number {
-    if (fds > 0 || !this.#peerRings || this.#ringFailed) return SOCKET;
-    return length >= crossover || (burst && crossover !== Infinity) ? RING : SOCKET;
+    if (fds > 0 || !this.#peerRings || this.#ringFailed || crossover === Infinity) return SOCKET;
+    return this.#txRing !== null || length >= crossover || burst ? RING : SOCKET;
   }
 
   /** Starts sending on the other path; `false` when that must wait. */
