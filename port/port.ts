@@ -1555,7 +1555,9 @@ export function portPair(options?: PortOptions): [Port, Port] {
 }
 
 /**
- * Connects to a port another process (or this one) listens on.
+ * Connects to a port another process (or this one) listens on. The port is ready once the
+ * listener's `accept` has taken the connection (the two exchange their hellos then), so
+ * in one process, wait for both together.
  *
  * @example
  * ```ts
@@ -1626,8 +1628,8 @@ export async function connectPort(name: string, options?: PortConnectOptions): P
  * import { connectPort, listenPort } from "@sysipc/sysipc/port";
  * const name = `/example-${Date.now()}`;
  * const listener = listenPort(name, { mode: 0o600 });
- * const client = await connectPort(name);
- * const server = await listener.accept();
+ * // connectPort resolves once accept has taken the connection: wait for both.
+ * const [client, server] = await Promise.all([connectPort(name), listener.accept()]);
  * console.log(server.peer.uid === client.peer.uid); // true
  * listener.close();
  * client.close();
