@@ -364,11 +364,11 @@ describe("port: names, modes and connections", () => {
     },
   );
 
-  it("options of the wrong type or range are refused", () => {
+  it("options of the wrong type or range are refused", async () => {
     assert.throws(() => listenPort("/x", { mode: 0o1000 }), RangeError);
     assert.throws(() => listenPort("/x", { maxMessageSize: 10 }), RangeError);
     assert.throws(() => listenPort("/x", "o" as never), TypeError);
-    assert.rejects(connectPort("/x", { anyUser: 1 as never }), TypeError);
+    await assert.rejects(connectPort("/x", { anyUser: 1 as never }), TypeError);
   });
 });
 
