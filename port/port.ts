@@ -1671,6 +1671,8 @@ export class PortListener implements AsyncIterable<Port>, Disposable {
   readonly #maxMessage: number;
 
   /**
+   * Internal: listeners come from {@linkcode listenPort}; called from elsewhere, this throws.
+   *
    * @param name The port name.
    * @param listener The listening socket.
    * @param mode Who may connect.
