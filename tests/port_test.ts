@@ -298,6 +298,14 @@ describe("port: names, modes and connections", () => {
   });
 
   const root = process.getuid?.() === 0;
+  /** setpriv's arguments to run a Python program (the next argument) as nobody. */
+  const PYTHON_AS_NOBODY = [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "/usr/bin/python3",
+    "-c",
+  ];
   // The system's Python: one that nobody (uid 65534) may run.
   const setpriv = root && hasCommand("setpriv") && existsSync("/usr/bin/python3");
   it(
@@ -308,11 +316,7 @@ describe("port: names, modes and connections", () => {
       const name = `/${uniqueName("port-mode")}`;
       using listener = listenPort(name); // 0o600: this user only
       const refused = run("setpriv", [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "/usr/bin/python3",
-        "-c",
+        ...PYTHON_AS_NOBODY,
         "import socket,struct,sys\n" +
         "s=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n" +
         "s.connect('\\0sysipc-port'+sys.argv[1])\n" +
@@ -329,11 +333,7 @@ describe("port: names, modes and connections", () => {
       // A listener run by another user (nobody):
       const other = `/${uniqueName("port-nobody")}`;
       const child = spawnChild("setpriv", [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "/usr/bin/python3",
-        "-c",
+        ...PYTHON_AS_NOBODY,
         "import socket,struct,sys\n" +
         "l=socket.socket(socket.AF_UNIX,socket.SOCK_SEQPACKET)\n" +
         "l.bind('\\0sysipc-port'+sys.argv[1]);l.listen(4);print('ready',flush=True)\n" +
