@@ -49,14 +49,15 @@
  *
  * A port is a Unix seqpacket socket: it carries the messages, the descriptors of
  * transferred handles, and the peer's credentials, and it tells each side when the other
- * is gone. Once a side sends a message of 1 KiB or more, or several messages faster than
- * the socket takes them, it sets up a ring of 32 × 64 KiB in shared memory (a memfd it
- * hands over on the socket) and from then on sends every message without descriptors
- * through it, without a system call per message while both sides are busy. The crossover
- * is measured: the benchmark's port group times both paths at each size, and the ring was
- * as fast or faster at every size from 64 B up, and faster from 1 KiB up in every pairing
- * and placement. Small messages sent now and then until the ring is needed stay on the
- * socket, where a port that never needs more costs no shared memory. `await postMessage`
+ * is gone. Once a side sends a message of 1 KiB or more, several messages faster than
+ * the socket takes them, or 16 messages in a row less than 1 ms apart, it sets up a ring
+ * of 32 × 64 KiB in shared memory (a memfd it hands over on the socket) and from then on
+ * sends every message without descriptors through it, without a system call per message
+ * while both sides are busy. The crossover is measured: the benchmark's port group times
+ * both paths at each size, and the ring was as fast or faster at every size from 64 B up
+ * while both sides were busy, faster from 1 KiB up in every pairing and placement, and no
+ * faster for messages sent now and then. Those stay on the socket until the ring is
+ * needed, where a port that never needs more costs no shared memory. `await postMessage`
  * resolves once a message is in the socket's buffer or the ring: a sender that outpaces
  * its receiver waits there. A message larger than those buffers can hold waits for the
  * receiver to read its first part.
