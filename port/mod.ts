@@ -54,9 +54,10 @@
  * of 32 × 64 KiB in shared memory (a memfd it hands over on the socket) and from then on
  * sends every message without descriptors through it, without a system call per message
  * while both sides are busy. The crossover is measured: the benchmark's port group times
- * both paths at each size, and the ring was as fast or faster at every size from 64 B up
- * while both sides were busy, faster from 1 KiB up in every pairing and placement, and no
- * faster for messages sent now and then. Those stay on the socket until the ring is
+ * both paths at each size: from 1 KiB up the ring was faster in nearly every runtime and
+ * placement, small round trips were up to 2–4× faster through it while both sides were
+ * busy, and messages sent now and then were no faster on either path. Those stay on the
+ * socket until the ring is
  * needed, where a port that never needs more costs no shared memory. `await postMessage`
  * resolves once a message is in the socket's buffer or the ring: a sender that outpaces
  * its receiver waits there. A message larger than those buffers can hold waits for the
