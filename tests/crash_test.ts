@@ -34,7 +34,7 @@ import {
   SysVSemaphoreSet,
   type UnixConnection,
 } from "../mod.ts";
-import { FRAME_HEADER, Ledger, readU32, seeded } from "./fixtures/frames.ts";
+import { FRAME_HEADER, Ledger, readU32, seeded, writeFrame } from "./fixtures/frames.ts";
 import {
   CURRENT,
   fixtureCommand,
@@ -219,9 +219,10 @@ const SCENARIOS: Record<string, Scenario> = {
       set.setValue(0, 1);
       const v = victim(runtime, ["sysv-sem", `${seed}`, `${set.id}`, "0"]);
       await contend(
-        async (timeout) => {
+        (timeout) => {
+          // The sync form, blocking this thread while it waits.
           set.opSync([{ index: 0, delta: -1 }], { timeout });
-          return () => set.opSync([{ index: 0, delta: 1 }]);
+          return Promise.resolve(() => set.opSync([{ index: 0, delta: 1 }]));
         },
         v,
         (code) => {
@@ -319,7 +320,6 @@ const SCENARIOS: Record<string, Scenario> = {
     try {
       const v = victim(runtime, ["shm-receive", `${seed}`, name]);
       const frame = new Uint8Array(FRAME_HEADER + 200);
-      const { writeFrame } = await import("./fixtures/frames.ts");
       let seq = 0;
       const send = async () => {
         await within(
