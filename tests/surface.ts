@@ -535,7 +535,7 @@ export const SURFACE: Entry[] = [
     "mkfifo",
     sysipc.mkfifo,
     a("path", path((ctx) => ctx.path())),
-    a("options", options({ mode: int(0, 0o7777), allowExisting: bool }), true),
+    a("options", options({ mode: int(0, 0o777), allowExisting: bool }), true),
   ),
   fn(
     "openFifoReader",
