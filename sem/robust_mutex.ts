@@ -174,6 +174,13 @@ export class MutexGuard implements Disposable {
  * rather than wait in a helper thread, which would own the lock and die with it. So an
  * async lock notices a release up to 8 ms late; use `lockSync` where that matters.
  *
+ * Every process that maps the mutex can write its bytes, and the C library trusts them:
+ * a garbage kind makes glibc abort, garbage list pointers make `pthread_mutex_unlock`
+ * write where they point. So each call first checks that the kind is a robust, shared
+ * mutex's (else `EPROTO`), and `release` first puts back what another process overwrote
+ * in the mutexes this thread holds (the owner word, the robust-list pointers), unlocks,
+ * then throws `EPROTO` saying what it found.
+ *
  * @example
  * ```ts
  * import { SharedMemory } from "@sysipc/sysipc/shm";
