@@ -35,9 +35,6 @@ import {
   waitSync,
 } from "./io.ts";
 
-/** Options of the sync forms that wait: `timeout` (ms). */
-type SyncTimeout = { timeout?: number };
-
 const MAX_TRANSFER = 0x7ffff000;
 const NONBLOCKING_SEND = C.MSG_DONTWAIT | C.MSG_NOSIGNAL;
 
@@ -245,7 +242,7 @@ export class UnixConnection extends FdHandle {
    * @throws {IpcError} `EBADF` when closed, `ECONNRESET`, `ETIMEDOUT`, `EAGAIN` when
    *   `timeout` is 0 and nothing is there.
    */
-  readSync(into: Uint8Array, options?: SyncTimeout): number | null {
+  readSync(into: Uint8Array, options?: { timeout?: number }): number | null {
     const fd = this.use("read");
     checkBuffer(into);
     checkWaitOptions(options);
@@ -303,7 +300,7 @@ export class UnixConnection extends FdHandle {
    *   connection is not over (its bytes and these would mix), `ETIMEDOUT` (`EAGAIN` for a
    *   timeout of 0); after a partial write the error's `bytesWritten` says how much went.
    */
-  writeSync(data: Uint8Array | string, options?: SyncTimeout): number {
+  writeSync(data: Uint8Array | string, options?: { timeout?: number }): number {
     return this.sendSync(data, options);
   }
 
