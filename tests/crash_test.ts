@@ -42,6 +42,7 @@ import {
   sleep,
   tempDir,
   uniqueName,
+  within,
 } from "./helpers.ts";
 
 const SEED = Number(process.env.SYSIPC_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -69,15 +70,6 @@ function saw(outcome: string): void {
 
 /** One event-loop turn: lets the victim's exit event through a loop that never waits. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Settles like `promise`, or fails as hung once `ms` pass. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hung: ${what} took more than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
-}
 
 /** The errno name of an `IpcError`; anything else is rethrown. */
 function codeOf(e: unknown): string {

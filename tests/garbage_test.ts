@@ -30,20 +30,12 @@ import {
   OTHER,
   runFixture,
   uniqueName,
+  within,
 } from "./helpers.ts";
 
 const SEED = Number(process.env.SYSIPC_GARBAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const tally = { seed: SEED, calls: 0, garbageWrites: 0, outcomes: {} as Record<string, number> };
 const saw = (what: string) => (tally.outcomes[what] = (tally.outcomes[what] ?? 0) + 1);
-
-/** Settles like `promise`, or fails as hung once `ms` pass. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`hung: ${what} took more than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
-}
 
 /** Runs one call on a channel under attack; records what it ended in. */
 async function survive(what: string, call: () => unknown): Promise<void> {
