@@ -1,15 +1,32 @@
 #!/usr/bin/env bun
 /**
- * The `sysipc` command line. For now one command:
+ * The `sysipc` command line: look at, clean up and use the IPC objects of a host from a
+ * shell or a script.
  *
- * `sysipc run [--block SIGNALS]… [--] COMMAND [ARG]…` runs COMMAND in place of sysipc
- * (the same process: same pid, its exit status is the command's), with SIGNALS blocked in
- * every thread it will start. Signals sent to it before it listens then wait instead of
- * running their default action (killing it, for most), and a program that reads signals
- * with `sigwaitinfo` or `signalfd` gets them all.
+ * - `sysipc ls [--json]` lists every IPC object (POSIX shared memory, message queues and
+ *   named semaphores; System V shared memory, queues and semaphore sets; listening Unix
+ *   sockets) with owner, mode, size or depth, the processes it records or that use it and
+ *   whether they are alive, and whether it is in use, stale or unknown.
+ * - `sysipc stat KIND NAME|ID|KEY` shows one object; `sysipc rm KIND NAME|ID|KEY…` removes.
+ * - `sysipc doctor [--clean]` finds stale objects (every process that used them is gone,
+ *   nothing is attached) by a conservative rule per kind, and with `--clean` removes them.
+ * - `sysipc send QUEUE [TEXT]` and `sysipc recv QUEUE` use a POSIX (`/name`) or System V
+ *   (id, or key `0x…`) queue from the shell.
+ * - `sysipc bench [ARGS]…` runs the benchmark suite of a source checkout (`bench/run.ts`).
+ * - `sysipc run [--block SIGNALS]… [--] COMMAND [ARG]…` runs COMMAND in place of sysipc (the
+ *   same process: same pid, its exit status is the command's), with SIGNALS blocked in
+ *   every thread it will start, so that signals sent before it listens wait for it.
  *
- * Run it as `deno run -A jsr:@sysipc/sysipc/cli run …`, `bunx sysipc run …`, or from a
- * checkout `bun cli.ts run …`.
+ * Every command has `--help`; exit statuses are in {@linkcode EXIT}. Run it as
+ * `deno run -A jsr:@sysipc/sysipc/cli …`, `bunx sysipc …`, or from a checkout
+ * `npm run sysipc -- …`.
+ *
+ * @example Cleaning up after a crashed program
+ * ```sh
+ * sysipc ls                 # what is there, and who uses it
+ * sysipc doctor             # exit status 5 when something is stale
+ * sysipc doctor --clean     # remove what is still stale on a second look
+ * ```
  *
  * @example Starting a Deno program that will receive SIGRTMIN+1
  * ```sh
@@ -21,48 +38,32 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { C } from "./ffi/constants.ts";
-import { EINTR, errno, libc, stableCString } from "./ffi/libc.ts";
+import { errno, libc, stableCString } from "./ffi/libc.ts";
 import { errnoName } from "./ffi/errors.ts";
 import { runtime } from "./ffi/runtime.ts";
 import { sigaction } from "./ffi/structs.ts";
 import { signalName, signalNumber, signalToSend } from "./signal/names.ts";
 import { sigsetOf } from "./signal/sigset.ts";
+import { type Command, COMMANDS } from "./cli/commands.ts";
+import { EXIT, say } from "./cli/output.ts";
 
-/** The exit statuses `sysipc` itself uses; a command run by `sysipc run` exits with its own. */
-export const EXIT = {
-  /** Success (and `--help`). */
-  ok: 0,
-  /** No command, or an unknown one. */
-  usage: 2,
-  /** `sysipc run` failed before running the command (a bad option or signal). */
-  runFailed: 125,
-  /** The command was found but could not be run (not executable, say). */
-  cannotRun: 126,
-  /** The command was not found. */
-  notFound: 127,
-} as const;
-
-/** Writes text to fd 1 or 2 at once (a synchronous write: `process.exit` may follow). */
-function say(fd: number, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let done = 0; done < bytes.length;) {
-    const n = libc.write(fd, bytes.subarray(done), bytes.length - done);
-    if (n < 0 && errno() === EINTR) continue;
-    if (n <= 0) return; // nowhere to report it
-    done += n;
-  }
-}
-
-/** What a command does with its arguments; returns the exit status. */
-type Command = (args: string[]) => number;
+export { EXIT };
 
 const USAGE = `Usage: sysipc <command> [options]
 
 Commands:
-  run    run a program with signals blocked in every thread
+${
+  Object.entries({
+    ...COMMANDS,
+    run: { summary: "run a program with signals blocked in every thread" },
+  })
+    .map(([name, c]) => `  ${name.padEnd(7)}${c.summary}`).join("\n")
+}
 
-Run "sysipc <command> --help" for a command's options.
-Exit status: 2 when the command is missing or unknown; otherwise the command's.`;
+Run "sysipc <command> --help" (or "sysipc help <command>") for a command's options.
+Exit status: 0 success; 1 a system call failed (such as permission denied); 2 bad
+usage (no command, an unknown one, a bad option); 3 no such object; 4 timed out;
+5 doctor found stale objects; run: 125 to 127, or the program's own.`;
 
 const RUN_USAGE = `Usage: sysipc run [--block SIGNALS]... [--] COMMAND [ARG]...
 
@@ -171,28 +172,37 @@ function run(args: string[]): number {
   return errnoName(e) === "ENOENT" ? EXIT.notFound : EXIT.cannotRun;
 }
 
-const COMMANDS: Record<string, Command> = { run };
+const ALL: Record<string, Command> = {
+  ...Object.fromEntries(Object.entries(COMMANDS).map(([name, c]) => [name, c.run])),
+  run,
+};
 
 /**
  * Runs the command line `args` (without the program name) and returns the exit status;
- * `sysipc run` does not return when it starts its command.
+ * `sysipc run` does not return when it starts its command. Output goes to fds 1 and 2.
  *
  * @example
  * ```ts
- * import { main } from "@sysipc/sysipc/cli";
+ * import { EXIT, main } from "@sysipc/sysipc/cli";
  * const status = main(["run", "--help"]); // prints the help of `run`, returns 0
+ * console.log(status === EXIT.ok); // true
+ * console.log(main(["stat", "shm", "/no-such-object"]) === EXIT.noSuchObject); // true
  * ```
  *
- * @param args The arguments, such as `["run", "--block", "SIGUSR1", "--", "sh"]`.
+ * @param args The arguments, such as `["ls", "--json"]` or
+ *   `["run", "--block", "SIGUSR1", "--", "sh"]`.
  * @returns The exit status: see {@linkcode EXIT}.
+ * @throws Nothing for bad input: usage errors and failed system calls are reported on fd 2
+ *   and in the exit status.
  */
 export function main(args: string[]): number {
   const [name, ...rest] = args;
+  if (name === "help" && rest.length > 0) return main([rest[0]!, "--help"]);
   if (name === "--help" || name === "-h" || name === "help") {
     say(1, `${USAGE}\n`);
     return EXIT.ok;
   }
-  const command = name === undefined ? undefined : COMMANDS[name];
+  const command = name === undefined || !Object.hasOwn(ALL, name) ? undefined : ALL[name];
   if (command === undefined) {
     say(
       2,

@@ -5,6 +5,15 @@
  *
  * Run: `deno run -A examples/demo.ts` (or swap the runtimes: `bun examples/demo.ts`).
  *
+ * Output (run from Deno; from Bun, the runtimes swap places):
+ * ```text
+ * … (pid …) read on fd 3: hello …, this is … (pid …) on fd 3
+ * … → …: ping 1 from …   … → …: pong to "ping 1 from …" from … … µs
+ * … → …: ping 5 from …   … → …: pong to "ping 5 from …" from … … µs
+ * … child exited with {"code":0,"signal":null}
+ * round trip over the FIFO pair, … ↔ …: … µs (mean of 2000)
+ * ```
+ *
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";

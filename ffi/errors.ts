@@ -23,13 +23,36 @@ const LINUX_ERRNO_NUMBERS: ReadonlyMap<string, number> = new Map([
   ...Object.entries(LINUX_ERRNO_ALIASES),
 ]);
 
-/** The symbolic name of an errno value (`11` → `"EAGAIN"`); `"E<n>"` when unknown. */
+/**
+ * The symbolic name of an errno value (`11` → `"EAGAIN"`); `"E<n>"` when unknown.
+ *
+ * @example
+ * ```ts
+ * import { errnoName } from "@sysipc/sysipc/ffi";
+ * console.log(errnoName(11), errnoName(2), errnoName(4095)); // "EAGAIN" "ENOENT" "E4095"
+ * ```
+ *
+ * @param errno The errno value.
+ * @returns Its name, such as `"EAGAIN"`, or `"E<n>"` for a value Linux does not define.
+ */
 export function errnoName(errno: number): string {
   checkErrno(errno, "errno");
   return LINUX_ERRNO_NAMES[errno] || `E${errno}`;
 }
 
-/** The errno value of a symbolic name (`"EAGAIN"` → `11`; aliases such as `"EWOULDBLOCK"` too). */
+/**
+ * The errno value of a symbolic name (`"EAGAIN"` → `11`; aliases such as `"EWOULDBLOCK"` too).
+ *
+ * @example
+ * ```ts
+ * import { errnoNumber } from "@sysipc/sysipc/ffi";
+ * console.log(errnoNumber("EAGAIN"), errnoNumber("EWOULDBLOCK")); // 11 11
+ * ```
+ *
+ * @param code The errno name, such as `"EAGAIN"`.
+ * @returns Its value.
+ * @throws {TypeError} For a name Linux does not define.
+ */
 export function errnoNumber(code: string): number {
   if (typeof code !== "string") throw new TypeError(`code must be a string, got ${typeof code}`);
   const n = LINUX_ERRNO_NUMBERS.get(code);
@@ -96,6 +119,13 @@ export class IpcError extends Error {
   /**
    * Builds the error; the message reads like `EEXIST: File exists, shm_open '/jobs'`.
    *
+   * @example
+   * ```ts
+   * import { IpcError } from "@sysipc/sysipc";
+   * const e = new IpcError({ errno: 17, syscall: "shm_open", path: "/jobs" });
+   * console.log(e.message, e.code); // "EEXIST: File exists, shm_open '/jobs'" "EEXIST"
+   * ```
+   *
    * @param init The errno, the failed call, and optionally the path and a detail.
    */
   constructor(init: IpcErrorInit) {
@@ -120,6 +150,12 @@ export class IpcError extends Error {
   /**
    * The error a closed handle gives: code `EBADF`.
    *
+   * @example
+   * ```ts
+   * import { IpcError } from "@sysipc/sysipc";
+   * console.log(IpcError.closed("PipeReader", "read").message); // "EBADF: PipeReader is closed, read"
+   * ```
+   *
    * @param what What was used, such as `"PipeReader"`.
    * @param syscall The operation that was attempted.
    * @returns The error to throw.
@@ -135,6 +171,15 @@ export class IpcError extends Error {
 
   /**
    * An error for a named errno, made by sysipc rather than returned by a call.
+   *
+   * @example
+   * ```ts
+   * import { IpcError } from "@sysipc/sysipc";
+   * const e = IpcError.of("ETIMEDOUT", "mq_receive", "/jobs");
+   * console.log(e.errno, e.code); // 110 "ETIMEDOUT"
+   * ```
+   *
+   * @throws {TypeError} For a `code` Linux does not define.
    *
    * @param code The errno name, such as `"ETIMEDOUT"`.
    * @param syscall The operation.

@@ -39,7 +39,22 @@ const forgotten = new FinalizationRegistry<Held>((held) => {
   for (const fd of held.fds) libc.close(fd);
 });
 
-/** A handle that uses one file descriptor. */
+/**
+ * A handle that uses one file descriptor.
+ *
+ * @example Every handle with one descriptor has fd, closed, close() and using
+ * ```ts
+ * import { pipe } from "@sysipc/sysipc/pipe";
+ * const [reader, writer] = pipe();
+ * console.log(reader.fd >= 0, reader.closed); // true false
+ * reader.close();
+ * console.log(reader.fd, reader.closed); // -1 true
+ * {
+ *   using _w = writer; // closed at the end of the block
+ * }
+ * console.log(writer.closed); // true
+ * ```
+ */
 export abstract class FdHandle implements Disposable {
   #fd: number;
   #ownership: Ownership;
@@ -66,12 +81,35 @@ export abstract class FdHandle implements Disposable {
   /** The handle's kind, for messages (`"PipeReader"`). */
   protected abstract get kind(): string;
 
-  /** The file descriptor; `-1` once closed. */
+  /**
+   * The file descriptor; `-1` once closed.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * console.log(reader.fd, writer.fd); // two descriptor numbers, such as 5 6
+   * reader.close();
+   * writer.close();
+   * console.log(reader.fd); // -1
+   * ```
+   */
   get fd(): number {
     return this.#fd;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.close();
+   * console.log(writer.closed, reader.closed); // true false
+   * reader.close();
+   * ```
+   */
   get closed(): boolean {
     return this.#fd < 0;
   }
@@ -120,6 +158,20 @@ export abstract class FdHandle implements Disposable {
   /**
    * Closes the descriptor (unless borrowed) and those the handle opened for itself;
    * pending operations reject with `EBADF`. Idempotent.
+   *
+   * @example Closing twice is harmless; using a closed handle throws EBADF
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.close();
+   * writer.close(); // idempotent
+   * try {
+   *   writer.writeSync("late");
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EBADF"
+   * }
+   * reader.close();
+   * ```
    */
   close(): void {
     const fd = this.#fd;
@@ -132,7 +184,22 @@ export abstract class FdHandle implements Disposable {
     if (this.#ownership !== "borrowed") libc.close(fd);
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * {
+   *   using r = reader;
+   *   using w = writer;
+   *   w.writeSync("x");
+   *   console.log(r.readSync(new Uint8Array(1))); // 1
+   * } // both closed here
+   * console.log(reader.closed && writer.closed); // true
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -66,6 +66,17 @@ export function openCreateFlags(options: { create: boolean; exclusive: boolean }
  * `.` nor `..`, no NUL. Such a name can never reach a file outside the object's own
  * directory (`/dev/shm`, `/dev/mqueue`).
  *
+ * @example
+ * ```ts
+ * import { posixName } from "@sysipc/sysipc/ffi";
+ * console.log(posixName("/jobs").length); // 6: "/jobs" and its NUL
+ * try {
+ *   posixName("jobs");
+ * } catch (e) {
+ *   console.log((e as Error).name); // "TypeError": one leading slash is required
+ * }
+ * ```
+ *
  * @param name The value.
  * @param what The argument's name, for errors.
  * @returns The name as a C string.
@@ -96,6 +107,12 @@ export type SysVKey = number | "private";
 /**
  * Checks a System V key. Both spellings of a 32-bit `key_t` are accepted and mean the same
  * object: the signed one C prints, and the unsigned one `ipcs` prints in hex.
+ *
+ * @example
+ * ```ts
+ * import { sysvKey } from "@sysipc/sysipc/ffi";
+ * console.log(sysvKey(0xdeadbeef), sysvKey(-559038737), sysvKey("private")); // -559038737 -559038737 0
+ * ```
  *
  * @param key A key, or `"private"`.
  * @returns The key as C's signed `key_t` (`IPC_PRIVATE` is 0).

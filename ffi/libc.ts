@@ -64,7 +64,17 @@ export const libcPath: string = loaded.path;
 // FFI call, right after the failing call.
 const errnoCell = new Int32Array(runtime.memory(libc.__errno_location(), 4));
 
-/** errno, as the last C call on this thread left it. */
+/**
+ * errno, as the last C call on this thread left it.
+ *
+ * @example
+ * ```ts
+ * import { errno, errnoName, libc } from "@sysipc/sysipc/ffi";
+ * if (libc.close(-1) === -1) console.log(errnoName(errno())); // "EBADF"
+ * ```
+ *
+ * @returns The errno value; read it right after the call that failed, before any other C call.
+ */
 export function errno(): number {
   return errnoCell[0]!;
 }
@@ -91,6 +101,19 @@ export const EOPNOTSUPP: number = errnoNumber("EOPNOTSUPP");
 /**
  * Throws an {@linkcode IpcError} when a C call returned -1; returns the result otherwise.
  *
+ * @example
+ * ```ts
+ * import { check, libc } from "@sysipc/sysipc/ffi";
+ * console.log(check(libc.getpid(), "getpid") > 0); // true
+ * try {
+ *   check(libc.close(-1), "close");
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // "EBADF"
+ * }
+ * ```
+ *
+ * @throws {IpcError} With the errno the call left, when `result` is -1.
+ *
  * @param result What the call returned.
  * @param syscall The call's name, for the error.
  * @param path The path or name the call was about, if any.
@@ -103,6 +126,19 @@ export function check(result: number, syscall: string, path?: string): number {
 
 /**
  * For calls that return an error number instead of setting errno (`posix_spawn`, …).
+ *
+ * @example
+ * ```ts
+ * import { checkCode } from "@sysipc/sysipc/ffi";
+ * checkCode(0, "posix_spawn"); // fine
+ * try {
+ *   checkCode(2, "posix_spawn", "/no/such/program");
+ * } catch (e) {
+ *   console.log((e as Error).message); // "ENOENT: No such file or directory, posix_spawn '/no/such/program'"
+ * }
+ * ```
+ *
+ * @throws {IpcError} With errno `code`, when it is not 0.
  *
  * @param code What the call returned: 0 or an errno value.
  * @param syscall The call's name, for the error.
@@ -118,6 +154,15 @@ export function checkCode(code: number, syscall: string, path?: string): void {
 
 /**
  * Runs a C call again while it fails with EINTR, as C callers do; then as {@linkcode check}.
+ *
+ * @example
+ * ```ts
+ * import { checkRetry, libc } from "@sysipc/sysipc/ffi";
+ * const pid = checkRetry(() => libc.getpid(), "getpid"); // retried while it fails with EINTR
+ * console.log(pid > 0); // true
+ * ```
+ *
+ * @throws {IpcError} With the call's errno, for a failure other than `EINTR`.
  *
  * @param call The call.
  * @param syscall The call's name, for the error.
@@ -137,6 +182,12 @@ const encoder = new TextEncoder();
 
 /**
  * A path or name as a NUL-terminated C string.
+ *
+ * @example
+ * ```ts
+ * import { cString } from "@sysipc/sysipc/ffi";
+ * console.log(cString("/tmp", "path")); // Uint8Array [47, 116, 109, 112, 0]
+ * ```
  *
  * @param text The path.
  * @param what The argument's name, for the error.
@@ -158,6 +209,13 @@ export function cString(text: unknown, what: string): Uint8Array<ArrayBuffer> {
  * A NUL-terminated UTF-8 copy of `text` over an `ArrayBuffer` of its own: both engines keep
  * such bytes at one address for their whole life (Bun may move a typed array made with just
  * a length), so an address taken once stays valid for native code that reads it later.
+ *
+ * @example
+ * ```ts
+ * import { libc, stableCString } from "@sysipc/sysipc/ffi";
+ * const path = stableCString("/");
+ * console.log(libc.access(path, 0)); // 0: the root directory exists
+ * ```
  *
  * @param text Any string (not checked).
  * @returns The bytes, NUL included.

@@ -272,6 +272,20 @@ function openEndSync(
  * Opens the read end of a FIFO, blocking the calling thread until a writer opens it
  * (unless `nonBlocking` or `persistent`).
  *
+ * @example
+ * ```ts
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { mkfifo, openFifoReaderSync, openFifoWriterSync } from "@sysipc/sysipc/fifo";
+ * const dir = mkdtempSync(tmpdir() + "/fifo-");
+ * mkfifo(dir + "/f");
+ * using reader = openFifoReaderSync(dir + "/f", { nonBlocking: true }); // does not wait
+ * using writer = openFifoWriterSync(dir + "/f"); // a reader is there: opens at once
+ * writer.writeSync("sync");
+ * console.log(reader.readSync(new Uint8Array(8))); // 4
+ * rmSync(dir, { recursive: true });
+ * ```
+ *
  * @param path The FIFO.
  * @param options `nonBlocking` and `persistent` (see {@linkcode FifoReaderOptions}).
  * @returns The reader.
@@ -288,6 +302,21 @@ export function openFifoReaderSync(
 /**
  * Opens the write end of a FIFO, blocking the calling thread until a reader opens it
  * (with `nonBlocking`, failing with `ENXIO` instead).
+ *
+ * @example A non-blocking writer with no reader fails with ENXIO
+ * ```ts
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { mkfifo, openFifoWriterSync } from "@sysipc/sysipc/fifo";
+ * const dir = mkdtempSync(tmpdir() + "/fifo-");
+ * mkfifo(dir + "/f");
+ * try {
+ *   openFifoWriterSync(dir + "/f", { nonBlocking: true });
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // "ENXIO"
+ * }
+ * rmSync(dir, { recursive: true });
+ * ```
  *
  * @param path The FIFO.
  * @param options `nonBlocking`.

@@ -264,7 +264,18 @@ export class MessageQueue extends FdHandle {
     return "MessageQueue";
   }
 
-  /** The queue's name, as given to `open`. */
+  /**
+   * The queue's name, as given to `open`.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * console.log(queue.name === name); // true
+   * queue.unlink();
+   * ```
+   */
   get name(): string {
     return this.#name;
   }
@@ -272,6 +283,16 @@ export class MessageQueue extends FdHandle {
   /**
    * Removes the queue's name (see {@linkcode MessageQueue.unlink}); this handle keeps
    * working.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * queue.sendSync("kept"); // the queue lives on for handles already open
+   * queue.unlink(); // MessageQueue.open(name) now fails with ENOENT
+   * console.log(new TextDecoder().decode(queue.receiveSync().data)); // "kept"
+   * ```
    *
    * @throws {IpcError} `ENOENT` when the name is gone already.
    */
@@ -281,6 +302,17 @@ export class MessageQueue extends FdHandle {
 
   /**
    * Sends a message, waiting for room without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * await queue.send("routine");
+   * await queue.send("urgent", { priority: 5, timeout: 1000 }); // waits while the queue is full
+   * console.log(new TextDecoder().decode(queue.receiveSync().data)); // "urgent": highest first
+   * queue.unlink();
+   * ```
    *
    * @param data The message: bytes, or a string sent as UTF-8; at most the queue's
    *   `messageSize` bytes (empty is allowed).
@@ -316,6 +348,16 @@ export class MessageQueue extends FdHandle {
    * Sends a message, blocking the calling thread while the queue is full (unless the
    * handle is `nonBlocking`). Does not wait for async sends pending on this handle.
    *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * queue.sendSync(new Uint8Array([1, 2]), { priority: 1 });
+   * console.log(queue.attributes().currentMessages); // 1
+   * queue.unlink();
+   * ```
+   *
    * @param data The message, at most `messageSize` bytes.
    * @param options `priority` (default 0) and `timeout` (ms; see the class notes on the
    *   clock).
@@ -347,6 +389,17 @@ export class MessageQueue extends FdHandle {
   /**
    * Sends a message if the queue has room, never waiting.
    *
+   * @example Never waits: false when the queue is full
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * let sent = 0;
+   * while (queue.trySend(`message ${sent}`)) sent++;
+   * console.log(sent); // 4: maxMessages
+   * queue.unlink();
+   * ```
+   *
    * @param data The message, at most `messageSize` bytes.
    * @param options `priority` (default 0).
    * @returns `true` when sent, `false` when the queue is full.
@@ -363,6 +416,17 @@ export class MessageQueue extends FdHandle {
   /**
    * Receives the oldest message of the highest priority, waiting for one without
    * blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * setTimeout(() => queue.sendSync("later", { priority: 2 }), 10);
+   * const { data, priority } = await queue.receive({ timeout: 5000 });
+   * console.log(new TextDecoder().decode(data), priority); // "later" 2
+   * queue.unlink();
+   * ```
    *
    * @param options `timeout` (ms) and `signal`.
    * @returns The message and its priority.
@@ -383,6 +447,16 @@ export class MessageQueue extends FdHandle {
   /**
    * Receives the oldest message of the highest priority, blocking the calling thread
    * until one comes (unless the handle is `nonBlocking`).
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * queue.sendSync("now");
+   * console.log(queue.receiveSync({ timeout: 1000 }).data.length); // 3
+   * queue.unlink();
+   * ```
    *
    * @param options `timeout` (ms; see the class notes on the clock).
    * @returns The message and its priority.
@@ -416,6 +490,17 @@ export class MessageQueue extends FdHandle {
   /**
    * Receives a message if there is one, never waiting.
    *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * console.log(queue.tryReceive()); // null: empty
+   * queue.sendSync("x");
+   * console.log(queue.tryReceive()?.priority); // 0
+   * queue.unlink();
+   * ```
+   *
    * @returns The message and its priority, or `null` when the queue is empty.
    * @throws {IpcError} `EBADF` when the handle is closed or write-only.
    */
@@ -425,6 +510,16 @@ export class MessageQueue extends FdHandle {
 
   /**
    * The queue's attributes now (`mq_getattr`).
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * queue.sendSync("one");
+   * console.log(queue.attributes()); // { maxMessages: 4, messageSize: 64, currentMessages: 1 }
+   * queue.unlink();
+   * ```
    *
    * @returns Its capacity, message size, current depth, and this handle's
    *   `O_NONBLOCK` flag.
@@ -446,12 +541,32 @@ export class MessageQueue extends FdHandle {
    * (`O_NONBLOCK`, read with `mq_getattr` and set with `mq_setattr`). The flag belongs
    * to the open description, which a child process given this descriptor shares.
    * Async calls wait either way.
+   *
+   * @example
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * queue.nonBlocking = true; // sync calls now fail with EAGAIN instead of waiting
+   * try {
+   *   queue.receiveSync();
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EAGAIN"
+   * }
+   * console.log(queue.nonBlocking); // true
+   * queue.unlink();
+   * ```
    */
   get nonBlocking(): boolean {
     return (Number(this.#getattr().getBigInt64(mqAttr.offsets.mq_flags, true)) &
       C.O_NONBLOCK) !== 0;
   }
 
+  /**
+   * Sets `O_NONBLOCK` on the queue's open description: see the getter.
+   *
+   * @param value `true`: sync calls fail with `EAGAIN` instead of waiting.
+   */
   set nonBlocking(value: boolean) {
     const fd = this.#use("mq_setattr");
     if (typeof value !== "boolean") {

@@ -319,17 +319,49 @@ export class SysVMessageQueue implements Disposable {
     return new SysVMessageQueue(internal, id, readIpcPerm(ds, msqidDs.offsets.msg_perm).key);
   }
 
-  /** The queue's id (`ipcs -q` lists it as `msqid`). */
+  /**
+   * The queue's id (`ipcs -q` lists it as `msqid`).
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * console.log(queue.id >= 0); // true: ipcs -q lists it
+   * queue.remove();
+   * ```
+   */
   get id(): number {
     return this.#id;
   }
 
-  /** The key the handle was made with (0 for `"private"`), as C's signed `key_t`. */
+  /**
+   * The key the handle was made with (0 for `"private"`), as C's signed `key_t`.
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * console.log(queue.key); // 0: "private"
+   * queue.remove();
+   * ```
+   */
   get key(): number {
     return this.#key;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * const same = SysVMessageQueue.fromId(queue.id);
+   * same.close();
+   * console.log(same.closed, queue.closed); // true false
+   * queue.remove();
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -341,6 +373,15 @@ export class SysVMessageQueue implements Disposable {
    * If the wait is given up (timeout, abort, `close()`) at the very moment the kernel
    * takes the message, the promise still rejects, and the message was sent: the kernel
    * cannot take it back.
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * await queue.send(10, "ping", { timeout: 1000 }); // waits while the queue is full
+   * console.log(queue.tryReceive({ type: 10 })?.type); // 10
+   * queue.remove();
+   * ```
    *
    * @param type The message type, a positive integer (at most 2^53 - 1).
    * @param data The message: bytes, or a string sent as UTF-8 (empty is allowed).
@@ -393,6 +434,15 @@ export class SysVMessageQueue implements Disposable {
    * Sends a message, blocking the calling thread while the queue is full. Does not wait
    * for async sends pending on this handle.
    *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * queue.sendSync(1, new Uint8Array([42]));
+   * console.log(queue.stat().messages); // 1
+   * queue.remove();
+   * ```
+   *
    * @param type The message type, a positive integer.
    * @param data The message.
    * @param options `timeout` (ms; a timer signal interrupts the wait, see `./ffi`'s
@@ -428,6 +478,14 @@ export class SysVMessageQueue implements Disposable {
   /**
    * Sends a message if the queue has room, never waiting (`IPC_NOWAIT`).
    *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * console.log(queue.trySend(3, "fits")); // true; false when the queue is full
+   * queue.remove();
+   * ```
+   *
    * @param type The message type, a positive integer.
    * @param data The message.
    * @returns `true` when sent, `false` when the queue is full.
@@ -445,6 +503,17 @@ export class SysVMessageQueue implements Disposable {
   /**
    * Receives a message, waiting for one without blocking the event loop. A message kept
    * on this handle from a receive that was given up comes first (see the class notes).
+   *
+   * @example Receiving by type
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * queue.sendSync(11, "pong");
+   * queue.sendSync(10, "ping");
+   * const message = await queue.receive({ type: 10, timeout: 1000 }); // only type 10
+   * console.log(message.type, new TextDecoder().decode(message.data)); // 10 "ping"
+   * queue.remove();
+   * ```
    *
    * @param options Which message (`type`, `except`), how much of it (`maxSize`),
    *   `timeout` (ms) and `signal`.
@@ -501,6 +570,16 @@ export class SysVMessageQueue implements Disposable {
    * Receives a message, blocking the calling thread until one matches. A message kept on
    * this handle comes first.
    *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * queue.sendSync(5, "five");
+   * queue.sendSync(2, "two");
+   * console.log(queue.receiveSync({ type: -9 }).type); // 2: the lowest type up to 9
+   * queue.remove();
+   * ```
+   *
    * @param options Which message (`type`, `except`), how much of it (`maxSize`), and
    *   `timeout` (ms; a timer signal interrupts the wait).
    * @returns The message and its type.
@@ -547,6 +626,16 @@ export class SysVMessageQueue implements Disposable {
    * Receives a message if one matches, never waiting (`IPC_NOWAIT`). A message kept on
    * this handle comes first.
    *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * console.log(queue.tryReceive()); // null: empty
+   * queue.sendSync(7, "x");
+   * console.log(queue.tryReceive({ type: 7, except: true })); // null: only a type other than 7
+   * queue.remove();
+   * ```
+   *
    * @param options Which message (`type`, `except`) and how much of it (`maxSize`).
    * @returns The message, or `null` when none matches.
    * @throws {TypeError} When `type` is not an integer, or `except` is set without a
@@ -561,6 +650,17 @@ export class SysVMessageQueue implements Disposable {
 
   /**
    * The queue's state (`msgctl(IPC_STAT)`).
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * import process from "node:process";
+   * queue.sendSync(1, "hello");
+   * const s = queue.stat();
+   * console.log(s.messages, s.bytes, s.lastSendPid === process.pid); // 1 5 true
+   * queue.remove();
+   * ```
    *
    * @returns Depth, limits, last sender and receiver, times, owner and mode.
    * @throws {IpcError} `EBADF` when closed, `EIDRM` when removed, `EACCES` without read
@@ -645,6 +745,14 @@ export class SysVMessageQueue implements Disposable {
    * receivers in every process fail with `EIDRM`. This handle is then unusable (`EIDRM`);
    * `close()` is still allowed.
    *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * queue.sendSync(1, "dropped with the queue");
+   * queue.remove(); // waiters in every process fail with EIDRM
+   * ```
+   *
    * @throws {IpcError} `EPERM` when not the owner or creator; `EBADF` when closed;
    *   `EIDRM`/`EINVAL` when already gone.
    */
@@ -658,6 +766,16 @@ export class SysVMessageQueue implements Disposable {
   /**
    * Ends this handle's use of the queue: pending waits reject with `EBADF`, and messages
    * kept on the handle go back to the end of the queue. The queue stays. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * const same = SysVMessageQueue.fromId(queue.id);
+   * same.close(); // the queue stays
+   * console.log(queue.stat().messages); // 0
+   * queue.remove();
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -667,7 +785,21 @@ export class SysVMessageQueue implements Disposable {
     for (const message of this.#kept.splice(0)) this.#putBack(message);
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * {
+   *   using same = SysVMessageQueue.fromId(queue.id);
+   *   same.sendSync(1, "x");
+   * } // closed here; the queue and its message stay
+   * console.log(queue.stat().messages); // 1
+   * queue.remove();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

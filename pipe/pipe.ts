@@ -222,6 +222,19 @@ export class PipeReader extends FdHandle {
    * discards what does not fit in `into`: read into at least 4096 bytes (`PIPE_BUF`, the
    * largest packet) to lose nothing.
    *
+   * @example Reading with a timeout
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * const buf = new Uint8Array(64);
+   * setTimeout(() => writer.writeSync("late data"), 10);
+   * const n = await reader.read(buf, { timeout: 5000 }); // waits without blocking the event loop
+   * console.log(new TextDecoder().decode(buf.subarray(0, n!))); // "late data"
+   * writer.close();
+   * console.log(await reader.read(buf)); // null: every writer closed
+   * reader.close();
+   * ```
+   *
    * @param into Where the bytes go.
    * @param options `timeout` (ms) and `signal`.
    * @returns The number of bytes read, or `null` at end of stream (every writer closed).
@@ -248,6 +261,18 @@ export class PipeReader extends FdHandle {
    * Reads up to `into.length` bytes, blocking the calling thread until data arrives
    * (unless the descriptor is non-blocking). Packet mode: as {@linkcode PipeReader.read}.
    *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.writeSync("hello");
+   * const buf = new Uint8Array(16);
+   * console.log(reader.readSync(buf)); // 5
+   * writer.close();
+   * console.log(reader.readSync(buf)); // null
+   * reader.close();
+   * ```
+   *
    * @param into Where the bytes go.
    * @returns The number of bytes read, or `null` at end of stream.
    * @throws {IpcError} `EBADF` when closed; `EAGAIN` on a non-blocking pipe with no data.
@@ -268,6 +293,18 @@ export class PipeReader extends FdHandle {
   /**
    * The reader as a Web `ReadableStream`; it closes the reader at end of stream or when
    * cancelled. Reads only when the consumer asks (no read-ahead).
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * writer.writeSync("streamed ");
+   * writer.writeSync("text");
+   * writer.close();
+   * console.log(await new Response(reader.readable).text()); // "streamed text"
+   * ```
+   *
+   * @throws {IpcError} `EBADF` when the reader is closed.
    */
   get readable(): ReadableStream<Uint8Array> {
     this.use("readable");
@@ -341,6 +378,15 @@ export class PipeWriter extends FdHandle {
    * `PIPE_BUF` bytes is one packet. Writes on one writer never mix: a write starts after
    * the previous one on the same writer is over (its `timeout` counts from the call).
    *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * console.log(await writer.write("hello", { timeout: 1000 })); // 5
+   * writer.close();
+   * console.log(await new Response(reader.readable).text()); // "hello"
+   * ```
+   *
    * @param data Bytes, or a string written as UTF-8.
    * @param options `timeout` (ms) and `signal`.
    * @returns The number of bytes written: all of them. With `timeout: 0`, what fitted
@@ -371,6 +417,20 @@ export class PipeWriter extends FdHandle {
   /**
    * Writes `data`, blocking the calling thread until all of it is written. On a
    * non-blocking pipe it writes what fits and returns that count.
+   *
+   * @example Writing after the reader has gone throws EPIPE; the process survives
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * console.log(writer.writeSync(new Uint8Array([1, 2, 3]))); // 3
+   * reader.close();
+   * try {
+   *   writer.writeSync("nobody reads this");
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EPIPE"
+   * }
+   * writer.close();
+   * ```
    *
    * @param data Bytes, or a string written as UTF-8.
    * @returns The number of bytes written.
@@ -414,18 +474,51 @@ export class PipeWriter extends FdHandle {
    * The pipe's capacity in bytes (`F_GETPIPE_SZ`). Setting it (`F_SETPIPE_SZ`) rounds up
    * to a power-of-two number of pages; above `/proc/sys/fs/pipe-max-size` an
    * unprivileged process gets `EPERM`, and below what the pipe holds, `EBUSY`.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * console.log(writer.capacity); // 65536 on Linux
+   * writer.capacity = 1 << 20; // 1 MiB, within /proc/sys/fs/pipe-max-size
+   * console.log(writer.capacity); // 1048576
+   * reader.close();
+   * writer.close();
+   * ```
+   *
+   * @throws {IpcError} `EBADF` when closed; setting: `EPERM` above the system's limit without
+   *   privileges, `EBUSY` below what the pipe holds.
+   * @throws {RangeError} Setting a capacity below 1 or above 2^31 − 1.
    */
   get capacity(): number {
     return check(libc.fcntl(this.use("fcntl"), C.F_GETPIPE_SZ, 0), "fcntl(F_GETPIPE_SZ)");
   }
 
+  /**
+   * Sets the capacity (`F_SETPIPE_SZ`): see the getter.
+   *
+   * @param bytes The new capacity, rounded up by the kernel.
+   */
   set capacity(bytes: number) {
     const fd = this.use("fcntl");
     checkInteger(bytes, "capacity", 1, 0x7fffffff);
     check(libc.fcntl(fd, C.F_SETPIPE_SZ, bytes), "fcntl(F_SETPIPE_SZ)");
   }
 
-  /** The writer as a Web `WritableStream`; closing the stream closes the writer. */
+  /**
+   * The writer as a Web `WritableStream`; closing the stream closes the writer.
+   *
+   * @example
+   * ```ts
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * const done = new Response(reader.readable).text();
+   * await new Response("piped through Web Streams").body!.pipeTo(writer.writable);
+   * console.log(await done); // "piped through Web Streams"
+   * ```
+   *
+   * @throws {IpcError} `EBADF` when the writer is closed.
+   */
   get writable(): WritableStream<Uint8Array> {
     this.use("writable");
     this.#writable ??= new WritableStream<Uint8Array>({

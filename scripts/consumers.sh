@@ -2,7 +2,8 @@
 # sysipc as a dependency, the way new users get it. Packs the npm package into a temp dir, then:
 # 1. a fresh `bun init` project installs the tarball and imports every export; `tsc --noEmit`
 #    checks it under bun init's own tsconfig (strict, noUncheckedIndexedAccess,
-#    verbatimModuleSyntax, …), which covers sysipc's .ts files too; then Bun runs it;
+#    verbatimModuleSyntax, …), which covers sysipc's .ts files too; then Bun runs it, and
+#    `bunx sysipc` runs the package's command;
 # 2. a Deno project with strict and noUncheckedIndexedAccess imports every export through an
 #    import map pointing at the unpacked tarball; `deno check`, then `deno run`;
 # 3. `deno publish --dry-run` (the JSR package) lists library files only and warns about
@@ -73,6 +74,15 @@ else
   status=1
 fi
 "$BUN" index.ts || status=1
+# The package's command, as the README has Bun users start it (bunx finds the installed bin).
+if PATH="$(dirname "$BUN"):$PATH" "$BUN" x sysipc ls --kind sysv-sem --json >"$tmp/cli.log" 2>&1 &&
+  grep -q '"objects"' "$tmp/cli.log"; then
+  echo "bunx sysipc: runs"
+else
+  cat "$tmp/cli.log"
+  echo "bunx sysipc: failed"
+  status=1
+fi
 cd "$ROOT"
 
 echo "-- Deno project (strict, noUncheckedIndexedAccess), sysipc through an import map"
@@ -106,7 +116,7 @@ files=$(echo "$out" | sed -n 's|^ *file://'"$ROOT"'/\([^ ]*\) .*|\1|p')
 folders=$(node -e '
   const { exports } = JSON.parse(require("fs").readFileSync("deno.json", "utf8"));
   const dirs = Object.values(exports).map((p) => p.slice(2).split("/").slice(0, -1).join("/"));
-  console.log([...new Set(dirs.filter(Boolean)), "ffi/wait"].join("|"));
+  console.log([...new Set(dirs.filter(Boolean)), "ffi/wait", "cli"].join("|"));
 ')
 stray=$(echo "$files" |
   grep -Ev "^(README\.md|LICENSE|deno\.json|mod\.ts|cli\.ts|($folders)/[a-z_]+\.ts)$" || true)

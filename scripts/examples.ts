@@ -7,7 +7,14 @@
  * ```ts ignore is only type-checked: use it only where running makes no sense, and say why
  * next to it.
  *
- * Usage: deno run -A scripts/examples.ts [--timeout 20000]
+ * Then runs every program in examples/ (except the helpers, named `_*.ts`, and `*_peer.ts`,
+ * which the programs start themselves) as a user would, from the repository's root, under
+ * both runtimes: each must exit with code 0 and print every line of the "Output:" block of
+ * its module documentation (in any order, since its processes print concurrently; `…`
+ * stands for what changes from run to run, such as pids and times, and a run of spaces for
+ * one or more).
+ *
+ * Usage: deno run -A scripts/examples.ts [--timeout 20000] [--programs-only]
  *
  * @module
  */
@@ -26,7 +33,12 @@ const RUNTIMES = {
 };
 /** The library's directories, whose JSDoc examples are run with README.md's. */
 
-const { values } = parseArgs({ options: { timeout: { type: "string", default: "20000" } } });
+const { values } = parseArgs({
+  options: {
+    timeout: { type: "string", default: "20000" },
+    "programs-only": { type: "boolean" },
+  },
+});
 const timeoutMs = Number(values.timeout);
 
 /** One example: where it is, its code, and whether it is only type-checked. */
@@ -148,7 +160,7 @@ const sources = [
       .map((f) => `${d}/${f}`)
   ).sort(),
 ];
-const examples = sources.flatMap(examplesOf);
+const examples = values["programs-only"] ? [] : sources.flatMap(examplesOf);
 const dir = mkdtempSync(join(tmpdir(), "sysipc-examples-"));
 let failed = 0;
 try {
@@ -159,7 +171,7 @@ try {
   });
 
   // Type-check every example at once, with this repository's compiler options.
-  const check = await run(
+  const check = files.length === 0 ? { ok: true, output: "", why: "", seconds: 0 } : await run(
     [join(ROOT, "node_modules/.bin/deno"), "check", "--quiet", "--config", "deno.json", ...files],
     ROOT,
   );
@@ -190,9 +202,57 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+/** The lines an example program says it prints: its module doc's "Output:" block. */
+function expectedOutput(file: string): RegExp[] | undefined {
+  const doc = /\/\*\*([\s\S]*?)\*\//.exec(readFileSync(join(ROOT, file), "utf8"))?.[1] ?? "";
+  const block = /Output[^\n]*:\s*\n\s*\* ```text\n([\s\S]*?)\n\s*\* ```/.exec(doc)?.[1];
+  if (block === undefined) return undefined;
+  return block.split("\n").map((line) => line.replace(/^\s*\* ?/, "")).map((line) =>
+    new RegExp(
+      "^" +
+        line.split("…").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")
+          .replace(/ +/g, " +") +
+        "$",
+    )
+  );
+}
+
+const programs = readdirSync(join(ROOT, "examples"))
+  .filter((f) => f.endsWith(".ts") && !f.startsWith("_") && !f.endsWith("_peer.ts"))
+  .sort().map((f) => `examples/${f}`);
+for (const program of programs) {
+  const expected = expectedOutput(program);
+  if (expected === undefined) {
+    failed++;
+    console.log(`FAIL ${program}: its module documentation has no "Output:" block`);
+    continue;
+  }
+  const times: string[] = [];
+  for (const [runtime, argv] of Object.entries(RUNTIMES)) {
+    const r = await run(argv(join(ROOT, program)), ROOT);
+    const lines = r.output.split("\n");
+    const used = new Set<number>();
+    const missing = expected.filter((re) => {
+      const i = lines.findIndex((line, i) => !used.has(i) && re.test(line));
+      if (i === -1) return true;
+      used.add(i);
+      return false;
+    });
+    if (r.ok && missing.length === 0) {
+      times.push(`${runtime} ${r.seconds.toFixed(1)} s`);
+      continue;
+    }
+    failed++;
+    const why = r.ok ? `did not print ${missing.map((re) => re.source).join(", ")}` : r.why;
+    console.log(`FAIL ${program} on ${runtime}: ${why}`);
+    console.log(r.output.trimEnd().split("\n").slice(-20).map((l) => `  | ${l}`).join("\n"));
+  }
+  if (times.length === 2) console.log(`ok  ${program} (${times.join(", ")})`);
+}
+
 const ran = examples.filter((e) => !e.ignore).length;
 console.log(
   `examples: ${ran} run on deno and bun, ${examples.length - ran} type-checked only, ` +
-    `${failed} failure(s)`,
+    `${programs.length} programs of examples/ run on both, ${failed} failure(s)`,
 );
 process.exit(failed ? 1 : 0);

@@ -25,7 +25,7 @@ step "lint" $DENO lint
 step "types (Deno)" $DENO check $PUBLIC ffi/deno_check.ts tests/ bench/ examples/ scripts/
 step "types (Bun shim)" node node_modules/typescript/bin/tsc -p tsconfig.bun.json
 step "doc lint" $DENO doc --lint $PUBLIC
-step "examples (README and JSDoc, run on both runtimes)" $DENO run -A scripts/examples.ts
+step "examples (README, JSDoc and examples/, run on both runtimes)" $DENO run -A scripts/examples.ts
 step "packages (bun init and strict Deno consumers, deno publish)" bash scripts/consumers.sh
 out=$(mktemp -d)
 # --no-check: the types step above checked every file; and deno test would type-check each

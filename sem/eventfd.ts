@@ -86,6 +86,14 @@ export class EventFd extends FdHandle {
   /**
    * Makes an eventfd.
    *
+   * @example
+   * ```ts
+   * import { EventFd } from "@sysipc/sysipc/sem";
+   * using counter = new EventFd(); // a counter that wait() takes whole
+   * using tokens = new EventFd({ initial: 2, semaphore: true }); // wait() takes 1 at a time
+   * console.log(tokens.waitSync(), tokens.waitSync()); // 1 1
+   * ```
+   *
    * @param options `initial` (default 0) and `semaphore` (default `false`).
    * @throws {IpcError} `EMFILE`/`ENFILE` when out of descriptors.
    * @throws {TypeError} For options of the wrong type.
@@ -135,6 +143,15 @@ export class EventFd extends FdHandle {
    * take the counter past 2^64 - 2 blocks until a wait takes from it: only writes of huge
    * values from elsewhere can bring it there.
    *
+   * @example
+   * ```ts
+   * import { EventFd } from "@sysipc/sysipc/sem";
+   * using events = new EventFd();
+   * events.signal();
+   * events.signal(4);
+   * console.log(events.waitSync()); // 5: the whole count
+   * ```
+   *
    * @param n 0 to 2^53 - 1. Default 1.
    * @throws {IpcError} `EBADF` when closed.
    * @throws {TypeError} When `n` is not an integer.
@@ -158,6 +175,14 @@ export class EventFd extends FdHandle {
 
   /**
    * Waits without blocking the event loop until the counter is above 0, then takes from it.
+   *
+   * @example
+   * ```ts
+   * import { EventFd } from "@sysipc/sysipc/sem";
+   * using done = new EventFd();
+   * setTimeout(() => done.signal(), 10); // another thread or process would, through done.fd
+   * console.log(await done.wait({ timeout: 5000 })); // 1
+   * ```
    *
    * @param options `timeout` in ms (`0` tries once) and an abort `signal`.
    * @returns The count taken: all of it in counter mode (as a number, exact up to

@@ -36,16 +36,23 @@ const KIND_FREE = 3 | 32;
 
 /** A mutex this thread holds, with its list pointers as the C library last left them. */
 interface Held {
+  memory: Uint8Array;
   view: DataView;
   kind: number;
   list: [bigint, bigint];
 }
 
 /**
- * The mutexes this thread holds, by address: a second lock by the holder would wait for
- * itself forever (a robust mutex of the normal type does not check), so it fails with
- * `EDEADLK` here instead; and before an unlock, their fields are checked against what the
- * C library last wrote (see `repair`).
+ * The mutexes this thread holds, by address, with their memory:
+ * - a second lock by the holder would wait for itself forever (a robust mutex of the
+ *   normal type does not check), so it fails with `EDEADLK` here instead;
+ * - a held mutex keeps its memory mapped, whatever JavaScript still references: the kernel
+ *   marks the mutex for the next holder when this process dies (`EOWNERDEAD`) only if the
+ *   memory is still mapped then. Measured: an idle Bun process whose only references to a
+ *   locked mutex's mapping were collected let its shared-memory handle unmap it, and a
+ *   SIGKILL then left the mutex locked for good;
+ * - before an unlock, their fields are checked against what the C library last wrote (see
+ *   `repair`).
  */
 const held = new Map<number, Held>();
 
@@ -100,6 +107,22 @@ let makeGuard: (mutex: RobustMutex, ownerDied: boolean) => MutexGuard;
  * holder died holding it, `ownerDied` is `true`: the data the mutex guards may be half
  * updated. Repair it, then call `consistent()`; releasing without that marks the mutex
  * unusable for good (every later lock fails with `ENOTRECOVERABLE`), as C does.
+ *
+ * @example
+ * ```ts
+ * import { SharedMemory } from "@sysipc/sysipc/shm";
+ * import { RobustMutex } from "@sysipc/sysipc/sem";
+ * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+ * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+ * {
+ *   using guard = mutex.lockSync({ timeout: 1000 });
+ *   if (guard.ownerDied) {
+ *     // The last holder died inside: repair the guarded data here, then say so.
+ *     guard.consistent();
+ *   }
+ * } // unlocked here
+ * shm.unlink();
+ * ```
  */
 export class MutexGuard implements Disposable {
   readonly #mutex: RobustMutex;
@@ -121,13 +144,43 @@ export class MutexGuard implements Disposable {
     this.ownerDied = ownerDied;
   }
 
-  /** Whether this guard still holds the lock. */
+  /**
+   * Whether this guard still holds the lock.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * const guard = mutex.lockSync();
+   * console.log(guard.held); // true
+   * guard.release();
+   * console.log(guard.held); // false
+   * shm.unlink();
+   * ```
+   */
   get held(): boolean {
     return this.#held;
   }
 
   /**
    * Declares the guarded data repaired after `ownerDied` (`pthread_mutex_consistent`).
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * using guard = mutex.lockSync();
+   * try {
+   *   guard.consistent(); // only after ownerDied
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EINVAL": nothing to repair
+   * }
+   * shm.unlink();
+   * ```
    *
    * @throws {IpcError} `EINVAL` when the mutex was not inconsistent, `EPERM` when released.
    */
@@ -139,7 +192,22 @@ export class MutexGuard implements Disposable {
     if (code !== 0) throw new IpcError({ errno: code, syscall: "pthread_mutex_consistent" });
   }
 
-  /** Unlocks. Only the first call does anything. */
+  /**
+   * Unlocks. Only the first call does anything.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * const guard = mutex.lockSync();
+   * guard.release();
+   * guard.release(); // does nothing the second time
+   * console.log(mutex.tryLock() !== null); // true: free again
+   * shm.unlink();
+   * ```
+   */
   release(): void {
     if (!this.#held) return;
     this.#held = false;
@@ -154,7 +222,24 @@ export class MutexGuard implements Disposable {
     if (code !== 0) throw new IpcError({ errno: code, syscall: "pthread_mutex_unlock" });
   }
 
-  /** Same as `release()`. */
+  /**
+   * Same as `release()`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * {
+   *   using guard = mutex.lockSync();
+   *   console.log(guard.held); // true
+   * } // released here
+   * using again = mutex.tryLock();
+   * console.log(again?.held); // true: it was free
+   * shm.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -217,6 +302,16 @@ export class RobustMutex {
    * Makes a new robust, process-shared mutex in `memory` (unlocked). Call it once, before
    * any process uses those bytes; calling it on a mutex in use breaks it for every user.
    *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * console.log(RobustMutex.SIZE); // 40 on x86_64: the bytes it takes
+   * shm.unlink();
+   * ```
+   *
    * @param memory At least `RobustMutex.SIZE` bytes of shared, mapped memory, 8-byte aligned.
    * @returns The mutex.
    * @throws {TypeError} When `memory` is not a `Uint8Array` or its buffer is detached.
@@ -246,6 +341,20 @@ export class RobustMutex {
   /**
    * Uses a mutex another process (or C program) made with `init` in these bytes.
    *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * // Another process maps the same segment and uses the mutex another process made.
+   * using other = SharedMemory.open(shm.name!);
+   * const same = RobustMutex.from(other.bytes.subarray(0, RobustMutex.SIZE));
+   * using _guard = mutex.lockSync();
+   * console.log(same.tryLock()); // null: the lock is taken
+   * shm.unlink();
+   * ```
+   *
    * @param memory The bytes the mutex lives in, as for `init`.
    * @returns The mutex.
    * @throws {TypeError} When `memory` is not a `Uint8Array` or its buffer is detached.
@@ -260,6 +369,17 @@ export class RobustMutex {
   /**
    * Takes the lock without waiting.
    *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * using guard = mutex.tryLock();
+   * console.log(guard?.ownerDied); // false
+   * shm.unlink();
+   * ```
+   *
    * @returns A guard, or `null` when another thread or process holds it.
    * @throws {IpcError} `ENOTRECOVERABLE` when a holder died and the next released it
    *   without `consistent()`; `EDEADLK`-like `EBUSY` never: a second lock by the same
@@ -273,6 +393,17 @@ export class RobustMutex {
 
   /**
    * Takes the lock, blocking the calling thread while another holds it.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * using guard = mutex.lockSync({ timeout: 1000 }); // blocks this thread while another holds it
+   * console.log(guard.held); // true
+   * shm.unlink();
+   * ```
    *
    * @param options `timeout` in milliseconds (`undefined`: no limit).
    * @returns A guard; `ownerDied` says whether the previous holder died holding it.
@@ -309,6 +440,18 @@ export class RobustMutex {
 
   /**
    * Takes the lock without blocking the event loop: retries `tryLock` on a timer.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * import { RobustMutex } from "@sysipc/sysipc/sem";
+   * using shm = SharedMemory.open(`/example-${Date.now()}`, { create: true, size: 4096 });
+   * const mutex = RobustMutex.init(shm.bytes.subarray(0, RobustMutex.SIZE));
+   * // While another process holds it, this retries without blocking the event loop.
+   * using guard = await mutex.lock({ timeout: 5000 });
+   * console.log(guard.held); // true
+   * shm.unlink();
+   * ```
    *
    * @param options Timeout and abort signal.
    * @returns A guard, as `lockSync`.
@@ -362,6 +505,7 @@ export class RobustMutex {
     if (code === 0 || code === EOWNERDEAD) {
       const view = this.#view;
       held.set(runtime.addressOf(this.memory), {
+        memory: this.memory,
         view,
         kind: view.getInt32(KIND, true),
         list: [0n, 0n],

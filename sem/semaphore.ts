@@ -125,13 +125,38 @@ export class Permit implements Disposable {
     this.#semaphore = semaphore;
   }
 
-  /** Whether the permit was released. */
+  /**
+   * Whether the permit was released.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * const permit = sem.acquireSync();
+   * permit.release();
+   * console.log(permit.released); // true
+   * Semaphore.unlink(name);
+   * ```
+   */
   get released(): boolean {
     return this.#semaphore === null;
   }
 
   /**
    * Posts the unit back to the semaphore. Only the first call does anything.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * const permit = sem.acquireSync();
+   * permit.release();
+   * permit.release(); // does nothing: the unit went back once
+   * console.log(sem.value); // 1
+   * Semaphore.unlink(name);
+   * ```
    *
    * @throws {IpcError} `EBADF` when the semaphore was closed first (the permit counts as
    *   released all the same).
@@ -143,7 +168,24 @@ export class Permit implements Disposable {
     semaphore.release();
   }
 
-  /** Same as `release()`. */
+  /**
+   * Same as `release()`: a permit held with `using` goes back at the end of the scope.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * {
+   *   using _permit = sem.acquireSync();
+   *   console.log(sem.value); // 0
+   * }
+   * console.log(sem.value); // 1
+   * Semaphore.unlink(name);
+   * ```
+   *
+   * @throws {IpcError} `EBADF` when the semaphore was closed first.
+   */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -261,12 +303,35 @@ export class Semaphore implements Disposable {
     }
   }
 
-  /** The semaphore's name, as opened. */
+  /**
+   * The semaphore's name, as opened.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * console.log(sem.name === name); // true
+   * Semaphore.unlink(name);
+   * ```
+   */
   get name(): string {
     return this.#name;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * sem.close();
+   * console.log(sem.closed); // true
+   * Semaphore.unlink(name);
+   * ```
+   */
   get closed(): boolean {
     return this.#view === null;
   }
@@ -279,6 +344,17 @@ export class Semaphore implements Disposable {
   /**
    * The current value (`sem_getvalue`): how many units can be taken without waiting. It
    * may have changed by the time it is read.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * console.log(sem.value); // 1
+   * using _permit = sem.acquireSync();
+   * console.log(sem.value); // 0
+   * Semaphore.unlink(name);
+   * ```
    *
    * @throws {IpcError} `EBADF` when closed.
    */
@@ -481,6 +557,16 @@ export class Semaphore implements Disposable {
   /**
    * Gives a unit back (`sem_post`), waking one waiter in any process.
    *
+   * @example A semaphore as a signal between processes (value 0: wait until released)
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/ready-${Date.now()}`;
+   * using ready = Semaphore.open(name, { create: true, value: 0 });
+   * setTimeout(() => ready.release(), 10); // another process would, after its setup
+   * using _ = await ready.acquire({ timeout: 5000 });
+   * Semaphore.unlink(name);
+   * ```
+   *
    * @throws {IpcError} `EOVERFLOW` when the value is at 2147483647 already, `EBADF` when
    *   closed.
    */
@@ -494,6 +580,16 @@ export class Semaphore implements Disposable {
    * Removes the semaphore's name (as {@linkcode Semaphore.unlink}); this handle stays
    * usable until closed.
    *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * sem.unlink(); // Semaphore.open(name) now fails with ENOENT; this handle keeps working
+   * sem.release();
+   * console.log(sem.value); // 2
+   * ```
+   *
    * @throws {IpcError} `ENOENT` when the name is gone already.
    */
   unlink(): void {
@@ -503,6 +599,18 @@ export class Semaphore implements Disposable {
   /**
    * Closes this process's use of the semaphore (`sem_close`); pending acquires reject with
    * `EBADF`. The semaphore itself and its name remain. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * using sem = Semaphore.open(name, { create: true, value: 1 });
+   * const other = Semaphore.open(name);
+   * other.close(); // unmaps; never removes the name
+   * other.close(); // idempotent
+   * console.log(sem.value); // 1
+   * Semaphore.unlink(name);
+   * ```
    */
   close(): void {
     const view = this.#view;
@@ -518,7 +626,22 @@ export class Semaphore implements Disposable {
     view.buffer.transfer(0);
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@sysipc/sysipc/sem";
+   * const name = `/example-${Date.now()}`;
+   * {
+   *   using sem = Semaphore.open(name, { create: true, value: 1 });
+   *   sem.release();
+   * } // closed here; the name stays
+   * using again = Semaphore.open(name);
+   * console.log(again.value); // 2
+   * Semaphore.unlink(name);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

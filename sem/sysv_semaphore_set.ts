@@ -252,12 +252,32 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * How many semaphores the set has (`-1` when this process may not read the set, so that
    * it could not be asked).
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * console.log(set.count); // 2
+   * set.remove();
+   * ```
    */
   get count(): number {
     return this.#count;
   }
 
-  /** Whether `close()` or `remove()` was called on this handle. */
+  /**
+   * Whether `close()` or `remove()` was called on this handle.
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * const same = SysVSemaphoreSet.fromId(set.id);
+   * same.close();
+   * console.log(same.closed, set.closed); // true false
+   * set.remove();
+   * ```
+   */
   get closed(): boolean {
     return this.#state !== "open";
   }
@@ -535,6 +555,15 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * The value of one semaphore (`GETVAL`).
    *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * set.setValue(1, 3);
+   * console.log(set.getValue(0), set.getValue(1)); // 0 3
+   * set.remove();
+   * ```
+   *
    * @param index The semaphore's index.
    * @returns Its value, 0 to 32767.
    * @throws {IpcError} `EACCES` without read permission, `EIDRM`/`EINVAL` when the set is
@@ -548,6 +577,15 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * Sets the value of one semaphore (`SETVAL`), waking the waiters it lets through and
    * clearing every process's `undo` adjustment for it.
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * set.setValue(0, 1); // a free lock
+   * console.log(set.tryOp([{ index: 0, delta: -1 }])); // true: taken
+   * set.remove();
+   * ```
    *
    * @param index The semaphore's index.
    * @param value 0 to 32767.
@@ -570,6 +608,15 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * Every semaphore's value, in index order (`GETALL`).
    *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * set.setValues([4, 2]);
+   * console.log(set.values()); // [4, 2]
+   * set.remove();
+   * ```
+   *
    * @returns The values.
    * @throws {IpcError} `EACCES` without read permission, `EIDRM`/`EINVAL` when the set is
    *   gone, `EBADF` when closed.
@@ -583,6 +630,15 @@ export class SysVSemaphoreSet implements Disposable {
 
   /**
    * Sets every semaphore's value at once (`SETALL`).
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * set.setValues([1, 0]); // every semaphore at once (SETALL)
+   * console.log(set.values()); // [1, 0]
+   * set.remove();
+   * ```
    *
    * @param values One value per semaphore, each 0 to 32767.
    * @throws {IpcError} `EACCES` without write permission, `EIDRM`/`EINVAL` when the set
@@ -609,6 +665,18 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * How many processes wait for one semaphore's value to grow (`GETNCNT`).
    *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * const waiting = set.op([{ index: 0, delta: -1 }], { timeout: 5000 }); // waits: value 0
+   * await new Promise((r) => setTimeout(r, 100));
+   * console.log(set.waitingCount(0)); // 1 (a helper thread waits in semop)
+   * set.setValue(0, 1);
+   * await waiting;
+   * set.remove();
+   * ```
+   *
    * @param index The semaphore's index.
    * @returns The count.
    * @throws {IpcError} As {@linkcode SysVSemaphoreSet.getValue}.
@@ -620,6 +688,19 @@ export class SysVSemaphoreSet implements Disposable {
 
   /**
    * How many processes wait for one semaphore to reach 0 (`GETZCNT`).
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * set.setValue(1, 1);
+   * const waiting = set.op([{ index: 1, delta: 0 }], { timeout: 5000 }); // waits for zero
+   * await new Promise((r) => setTimeout(r, 100));
+   * console.log(set.zeroWaitingCount(1)); // 1
+   * set.setValue(1, 0);
+   * await waiting;
+   * set.remove();
+   * ```
    *
    * @param index The semaphore's index.
    * @returns The count.
@@ -633,6 +714,16 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * The process that last operated on one semaphore (`GETPID`).
    *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * import process from "node:process";
+   * set.opSync([{ index: 0, delta: 1 }]);
+   * console.log(set.lastPid(0) === process.pid, set.lastPid(1)); // true 0
+   * set.remove();
+   * ```
+   *
    * @param index The semaphore's index.
    * @returns Its pid, or 0 if none has.
    * @throws {IpcError} As {@linkcode SysVSemaphoreSet.getValue}.
@@ -644,6 +735,15 @@ export class SysVSemaphoreSet implements Disposable {
 
   /**
    * The set's owner, mode, size and times (`IPC_STAT`).
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * const s = set.stat();
+   * console.log(s.count, s.mode.toString(8)); // 2 "600"
+   * set.remove();
+   * ```
    *
    * @returns What the kernel reports.
    * @throws {IpcError} `EACCES` without read permission, `EIDRM`/`EINVAL` when the set is
@@ -664,6 +764,15 @@ export class SysVSemaphoreSet implements Disposable {
    * Removes the set from the system (`IPC_RMID`): waiters in every process fail with
    * `EIDRM`, and this handle can no longer be used.
    *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * const waiting = set.op([{ index: 0, delta: -1 }]).catch((e) => e.code);
+   * set.remove(); // waiters in every process fail at once
+   * console.log(await waiting); // "EIDRM"
+   * ```
+   *
    * @throws {IpcError} `EPERM` when this process's user neither owns nor created it,
    *   `EIDRM`/`EINVAL` when it is gone already, `EBADF` when closed.
    */
@@ -675,6 +784,16 @@ export class SysVSemaphoreSet implements Disposable {
   /**
    * Ends this handle's use of the set; pending operations reject with `EBADF`. The set
    * itself stays (see `remove()`). Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * const same = SysVSemaphoreSet.fromId(set.id);
+   * same.close(); // the set stays
+   * console.log(set.values()); // [0, 0]
+   * set.remove();
+   * ```
    */
   close(): void {
     if (this.#state !== "open") return;
@@ -682,7 +801,21 @@ export class SysVSemaphoreSet implements Disposable {
     cancelAll(this.#waits, IpcError.closed("SysVSemaphoreSet", "close"));
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SysVSemaphoreSet } from "@sysipc/sysipc/sem";
+   * using set = SysVSemaphoreSet.get("private", { create: true, count: 2 });
+   * {
+   *   using same = SysVSemaphoreSet.fromId(set.id);
+   *   same.setValue(0, 2);
+   * } // closed here; the set stays
+   * console.log(set.getValue(0)); // 2
+   * set.remove();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

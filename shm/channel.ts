@@ -275,6 +275,15 @@ export class ShmChannel implements Disposable {
    * Creates a channel: a new POSIX shared memory segment (never an existing one: `EEXIST`)
    * laid out as described above.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/jobs-${Date.now()}`;
+   * using jobs = ShmChannel.create(name, { slots: 256, slotSize: 4096, mode: 0o600 });
+   * console.log(jobs.slots, jobs.slotSize); // 256 4096
+   * jobs.unlink(); // the name goes; processes that opened it keep using it
+   * ```
+   *
    * @param name `"/name"`: one leading slash, no other, 1–250 characters after it.
    * @param options `slots`, `slotSize`, `mode` (default `0o600`).
    * @returns The channel.
@@ -319,6 +328,16 @@ export class ShmChannel implements Disposable {
   /**
    * Opens a channel another process (or this one) created.
    *
+   * @example Opening a channel another process created
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using made = ShmChannel.create(`/example-${Date.now()}`, { slots: 8, slotSize: 128 });
+   * using opened = ShmChannel.open(made.name); // in another process, by the same name
+   * made.sendSync("hello");
+   * console.log(new TextDecoder().decode(opened.receiveSync())); // "hello"
+   * made.unlink();
+   * ```
+   *
    * @param name The channel's name.
    * @returns The channel.
    * @throws {TypeError} For a name that breaks the rule.
@@ -357,6 +376,14 @@ export class ShmChannel implements Disposable {
   /**
    * Removes a channel's name (`shm_unlink`); handles open on it keep working.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/example-${Date.now()}`;
+   * ShmChannel.create(name, { slots: 1, slotSize: 8 }).close();
+   * ShmChannel.unlink(name); // as `rm /dev/shm${name}` would
+   * ```
+   *
    * @param name The channel's name.
    * @throws {TypeError} For a name that breaks the rule.
    * @throws {IpcError} `ENOENT` when there is no such segment, `EACCES`.
@@ -365,22 +392,64 @@ export class ShmChannel implements Disposable {
     check(libc.shm_unlink(posixName(name)), "shm_unlink", name);
   }
 
-  /** The channel's name. */
+  /**
+   * The channel's name.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.name.startsWith("/example-")); // true
+   * channel.unlink();
+   * ```
+   */
   get name(): string {
     return this.#name;
   }
 
-  /** How many messages it holds at most. */
+  /**
+   * How many messages it holds at most.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.slots, channel.slotSize); // 4 64
+   * channel.unlink();
+   * ```
+   */
   get slots(): number {
     return this.#slots;
   }
 
-  /** The largest message in bytes. */
+  /**
+   * The largest message in bytes.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.slotSize); // 64: larger messages throw RangeError
+   * channel.unlink();
+   * ```
+   */
   get slotSize(): number {
     return this.#slotSize;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const other = ShmChannel.open(channel.name);
+   * other.close();
+   * console.log(other.closed, channel.closed); // true false
+   * channel.unlink();
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -388,6 +457,14 @@ export class ShmChannel implements Disposable {
   /**
    * How many messages were lost to peers that died while holding a slot, since the channel
    * was created (by any process).
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.lost); // 0 while no peer has died holding a slot
+   * channel.unlink();
+   * ```
    */
   get lost(): number {
     this.#use("lost");
@@ -399,6 +476,15 @@ export class ShmChannel implements Disposable {
 
   /**
    * Sends a message, waiting for a free slot without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * await channel.send("first", { timeout: 1000 }); // waits while the channel is full
+   * console.log(new TextDecoder().decode(channel.receiveSync())); // "first"
+   * channel.unlink();
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @param options `timeout` (ms) and `signal`.
@@ -417,6 +503,15 @@ export class ShmChannel implements Disposable {
   /**
    * Sends a message, blocking the calling thread while the channel is full.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync(new Uint8Array([1, 2, 3]));
+   * console.log(channel.receiveSync()); // Uint8Array [1, 2, 3]
+   * channel.unlink();
+   * ```
+   *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @param options `timeout` (ms).
    * @throws {TypeError} When `data` is neither a `Uint8Array` nor a string.
@@ -434,6 +529,16 @@ export class ShmChannel implements Disposable {
 
   /**
    * Sends a message if a slot is free.
+   *
+   * @example Never waits: false when every slot is taken
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * let sent = 0;
+   * while (channel.trySend(`message ${sent}`)) sent++;
+   * console.log(sent); // 4: the channel's slots
+   * channel.unlink();
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8: at most `slotSize` bytes.
    * @returns `true` when sent, `false` when the channel is full.
@@ -483,6 +588,19 @@ export class ShmChannel implements Disposable {
   /**
    * Reserves a slot to write a message in place, blocking while the channel is full.
    *
+   * @example Writing a message in place
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * {
+   *   using slot = channel.reserveSync({ timeout: 1000 });
+   *   const { written } = new TextEncoder().encodeInto("in place", slot.bytes);
+   *   slot.commit(written);
+   * }
+   * console.log(new TextDecoder().decode(channel.receiveSync())); // "in place"
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The reserved slot.
    * @throws {IpcError} `ETIMEDOUT`, `EAGAIN` (`timeout: 0` and full), `EBADF` (closed).
@@ -497,6 +615,17 @@ export class ShmChannel implements Disposable {
 
   /**
    * Reserves a slot to write a message in place, if one is free.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const slot = channel.tryReserve(); // null when every slot is taken
+   * slot?.bytes.set([7]);
+   * slot?.commit(1);
+   * console.log(channel.tryReceive()); // Uint8Array [7]
+   * channel.unlink();
+   * ```
    *
    * @returns The reserved slot, or `null` when the channel is full.
    * @throws {IpcError} `EBADF` (closed).
@@ -513,6 +642,16 @@ export class ShmChannel implements Disposable {
 
   /**
    * Receives the next message (a copy), waiting without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("job");
+   * const message = await channel.receive({ timeout: 1000 }); // a copy, for this process to keep
+   * console.log(new TextDecoder().decode(message)); // "job"
+   * channel.unlink();
+   * ```
    *
    * @param options `timeout` (ms) and `signal`.
    * @returns The message.
@@ -532,6 +671,15 @@ export class ShmChannel implements Disposable {
    * Receives the next message (a copy), blocking the calling thread while the channel is
    * empty.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("job");
+   * console.log(channel.receiveSync({ timeout: 1000 }).length); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}; `EDEADLK` when the next message
@@ -548,6 +696,16 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message (a copy) if there is one.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.tryReceive()); // null: empty
+   * channel.sendSync("x");
+   * console.log(channel.tryReceive()?.length); // 1
+   * channel.unlink();
+   * ```
+   *
    * @returns The message, or `null` when the channel is empty.
    * @throws {IpcError} `EBADF` (closed), `EOWNERDEAD` (as {@linkcode ShmChannel.receive}).
    */
@@ -560,6 +718,17 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message into `into`, waiting without blocking the event loop. A
    * message larger than `into` is left in the channel, and the call throws.
+   *
+   * @example Into a buffer of your own: nothing is allocated
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * channel.sendSync("reuse me");
+   * const n = await channel.receiveInto(buffer, { timeout: 1000 });
+   * console.log(new TextDecoder().decode(buffer.subarray(0, n))); // "reuse me"
+   * channel.unlink();
+   * ```
    *
    * @param into Where the message goes.
    * @param options `timeout` (ms) and `signal`.
@@ -581,6 +750,16 @@ export class ShmChannel implements Disposable {
    * Receives the next message into `into`, blocking the calling thread while the channel
    * is empty; allocates nothing once warm.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * channel.sendSync("abc");
+   * console.log(channel.receiveIntoSync(buffer)); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param into Where the message goes.
    * @param options `timeout` (ms).
    * @returns The message's length.
@@ -600,6 +779,17 @@ export class ShmChannel implements Disposable {
   /**
    * Receives the next message into `into` if there is one; allocates nothing once warm.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * const buffer = new Uint8Array(channel.slotSize);
+   * console.log(channel.tryReceiveInto(buffer)); // null: empty
+   * channel.sendSync("abc");
+   * console.log(channel.tryReceiveInto(buffer)); // 3
+   * channel.unlink();
+   * ```
+   *
    * @param into Where the message goes.
    * @returns The message's length, or `null` when the channel is empty.
    * @throws {TypeError} When `into` is not a `Uint8Array`.
@@ -618,6 +808,18 @@ export class ShmChannel implements Disposable {
    * the event loop. The slot stays taken until the view is released: release it soon
    * (`using` does it at the end of the scope).
    *
+   * @example Reading a message where it lies
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("zero copy");
+   * {
+   *   using message = await channel.receiveView({ timeout: 1000 });
+   *   console.log(new TextDecoder().decode(message.bytes)); // "zero copy"
+   * } // the slot is free again here
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms) and `signal`.
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
@@ -634,6 +836,16 @@ export class ShmChannel implements Disposable {
    * Receives the next message as a view of its slot (zero copy), blocking the calling
    * thread while the channel is empty.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * channel.sendSync("view");
+   * using message = channel.receiveViewSync({ timeout: 1000 });
+   * console.log(message.bytes.length); // 4
+   * channel.unlink();
+   * ```
+   *
    * @param options `timeout` (ms).
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
@@ -648,6 +860,17 @@ export class ShmChannel implements Disposable {
 
   /**
    * Receives the next message as a view of its slot (zero copy) if there is one.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 4, slotSize: 64 });
+   * console.log(channel.tryReceiveView()); // null: empty
+   * channel.sendSync("v");
+   * using message = channel.tryReceiveView()!;
+   * console.log(message.bytes[0]); // 118
+   * channel.unlink();
+   * ```
    *
    * @returns The message, or `null` when the channel is empty.
    * @throws {IpcError} `EBADF` (closed), `EOWNERDEAD` (as {@linkcode ShmChannel.receive}).
@@ -664,6 +887,14 @@ export class ShmChannel implements Disposable {
   /**
    * Removes the channel's name, as {@linkcode ShmChannel.unlink}; works after `close()`.
    *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 1, slotSize: 8 });
+   * channel.unlink(); // ShmChannel.open(channel.name) now fails with ENOENT
+   * channel.sendSync("works"); // open handles keep working
+   * ```
+   *
    * @throws {IpcError} `ENOENT` when the name is already gone.
    */
   unlink(): void {
@@ -674,6 +905,16 @@ export class ShmChannel implements Disposable {
    * Closes this handle: pending waits reject with `EBADF`, reservations still open are
    * cancelled and views still held are released, then the segment is unmapped. Never
    * removes the channel. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 1, slotSize: 8 });
+   * channel.unlink();
+   * const waiting = channel.receive().catch((e) => e.code);
+   * channel.close(); // pending waits of this handle reject with EBADF
+   * console.log(await waiting); // "EBADF"
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -694,7 +935,20 @@ export class ShmChannel implements Disposable {
     this.#mapping.unmap();
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * const name = `/example-${Date.now()}`;
+   * {
+   *   using channel = ShmChannel.create(name, { slots: 1, slotSize: 8 });
+   *   channel.sendSync("x");
+   * } // closed here; the segment stays until unlinked
+   * ShmChannel.unlink(name);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -1185,6 +1439,18 @@ function syncTimeout(options: SyncWaitOptions | undefined): number | undefined {
  * A message received without copying ({@linkcode ShmChannel.receiveView}): `bytes` is a
  * view of its slot, which stays taken until `release()` (or the end of a `using` scope).
  * Release it soon: senders that come round to this slot wait for it.
+ *
+ * @example
+ * ```ts
+ * import { ShmChannel } from "@sysipc/sysipc/shm";
+ * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+ * channel.sendSync("view");
+ * {
+ *   using message = channel.receiveViewSync();
+ *   console.log(message.bytes.length); // 4
+ * }
+ * channel.unlink();
+ * ```
  */
 export class ShmMessage implements Disposable {
   readonly #channel: ShmChannel;
@@ -1213,12 +1479,37 @@ export class ShmMessage implements Disposable {
   /**
    * The message, in place in the channel's memory; length 0 once released. Do not keep it
    * (or views of its buffer) past `release()`: the slot is reused for later messages.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * const message = channel.receiveViewSync();
+   * const text = new TextDecoder().decode(message.bytes); // copy out what you keep
+   * message.release();
+   * console.log(text, message.bytes.length); // "abc" 0
+   * channel.unlink();
+   * ```
    */
   get bytes(): Uint8Array {
     return this.#bytes;
   }
 
-  /** Frees the slot for senders. Idempotent. */
+  /**
+   * Frees the slot for senders. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * const message = channel.receiveViewSync();
+   * message.release();
+   * message.release(); // idempotent
+   * channel.unlink();
+   * ```
+   */
   release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -1226,7 +1517,21 @@ export class ShmMessage implements Disposable {
     finish(this.#channel, this, 0);
   }
 
-  /** Same as `release()`. */
+  /**
+   * Same as `release()`.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * channel.sendSync("abc");
+   * {
+   *   using message = channel.receiveViewSync();
+   *   console.log(message.bytes.length); // 3
+   * } // released here
+   * channel.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -1237,6 +1542,19 @@ export class ShmMessage implements Disposable {
  * the message into `bytes`, then `commit(length)`. `cancel()` (or the end of a `using`
  * scope without a commit) gives the slot up: receivers skip it. Receivers wait for this
  * slot until then, so do not hold it long.
+ *
+ * @example
+ * ```ts
+ * import { ShmChannel } from "@sysipc/sysipc/shm";
+ * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+ * {
+ *   using slot = channel.reserveSync();
+ *   slot.bytes[0] = 1;
+ *   slot.commit(1);
+ * }
+ * console.log(channel.tryReceive()); // Uint8Array [1]
+ * channel.unlink();
+ * ```
  */
 export class ShmSlot implements Disposable {
   readonly #channel: ShmChannel;
@@ -1260,13 +1578,36 @@ export class ShmSlot implements Disposable {
     this.#bytes = bytes;
   }
 
-  /** The whole slot (`slotSize` bytes) to write the message into; length 0 once done. */
+  /**
+   * The whole slot (`slotSize` bytes) to write the message into; length 0 once done.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * using slot = channel.reserveSync();
+   * console.log(slot.bytes.length); // 16: slotSize
+   * slot.cancel();
+   * channel.unlink();
+   * ```
+   */
   get bytes(): Uint8Array {
     return this.#bytes;
   }
 
   /**
    * Sends the first `length` bytes of `bytes` as the message.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * const slot = channel.reserveSync();
+   * slot.bytes.set([1, 2, 3, 4]);
+   * slot.commit(2); // sends the first 2 bytes
+   * console.log(channel.tryReceive()); // Uint8Array [1, 2]
+   * channel.unlink();
+   * ```
    *
    * @param length The message's length: 0 to `slotSize`.
    * @throws {TypeError} When `length` is not an integer.
@@ -1283,7 +1624,19 @@ export class ShmSlot implements Disposable {
     finish(this.#channel, this, length);
   }
 
-  /** Gives the slot up without sending (receivers skip it). Idempotent; no-op after commit. */
+  /**
+   * Gives the slot up without sending (receivers skip it). Idempotent; no-op after commit.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * const slot = channel.reserveSync();
+   * slot.cancel();
+   * console.log(channel.tryReceive()); // null: nothing was sent
+   * channel.unlink();
+   * ```
+   */
   cancel(): void {
     if (this.#done) return;
     this.#done = true;
@@ -1291,7 +1644,21 @@ export class ShmSlot implements Disposable {
     finish(this.#channel, this, SKIP);
   }
 
-  /** Same as `cancel()`: a slot not committed by the end of the scope is given up. */
+  /**
+   * Same as `cancel()`: a slot not committed by the end of the scope is given up.
+   *
+   * @example
+   * ```ts
+   * import { ShmChannel } from "@sysipc/sysipc/shm";
+   * using channel = ShmChannel.create(`/example-${Date.now()}`, { slots: 2, slotSize: 16 });
+   * {
+   *   using slot = channel.reserveSync();
+   *   slot.bytes[0] = 1; // no commit: given up at the end of the block
+   * }
+   * console.log(channel.tryReceive()); // null
+   * channel.unlink();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.cancel();
   }

@@ -68,6 +68,18 @@ export class MappedFile extends MappedFd {
   /**
    * Opens (and with `create`, creates) a regular file and maps all of it.
    *
+   * @example
+   * ```ts
+   * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/data.bin", { create: true, size: 4 });
+   * file.bytes.set([104, 105, 33, 10]);
+   * console.log(readFileSync(dir + "/data.bin", "utf8")); // "hi!\n": the file is the memory
+   * rmSync(dir, { recursive: true });
+   * ```
+   *
    * @param path The file's path.
    * @param options `create`, `exclusive`, `mode` (default `0o600`, reduced by the umask),
    *   `size`, `readOnly`.
@@ -110,7 +122,20 @@ export class MappedFile extends MappedFd {
     return "MappedFile";
   }
 
-  /** The path it was opened with. */
+  /**
+   * The path it was opened with.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/f", { create: true, size: 1 });
+   * console.log(file.path.endsWith("/f")); // true
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
   get path(): string {
     return this.#path;
   }
@@ -119,6 +144,19 @@ export class MappedFile extends MappedFd {
    * Writes the mapped pages back to the disk (`msync`). Not needed for other processes to
    * see the data (they share the page cache); needed for it to survive a crash of the
    * machine.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { MappedFile } from "@sysipc/sysipc/shm";
+   * const dir = mkdtempSync(tmpdir() + "/mapped-");
+   * using file = MappedFile.open(dir + "/journal", { create: true, size: 4096 });
+   * file.bytes[0] = 1;
+   * file.sync(); // on the disk once this returns
+   * file.sync({ async: true }); // or: scheduled
+   * rmSync(dir, { recursive: true });
+   * ```
    *
    * @param options `async`: schedule the write-back instead of waiting for it.
    * @throws {TypeError} When an option has the wrong type.

@@ -277,13 +277,32 @@ export class SharedMemory extends MappedFd {
     return "SharedMemory";
   }
 
-  /** The segment's name (`"/name"`); `undefined` for a memfd or a handed-over descriptor. */
+  /**
+   * The segment's name (`"/name"`); `undefined` for a memfd or a handed-over descriptor.
+   *
+   * @example
+   * ```ts
+   * import { memfd, SharedMemory } from "@sysipc/sysipc/shm";
+   * using named = SharedMemory.open("/example-name", { create: true, size: 1 });
+   * using anonymous = memfd("no-name", 1);
+   * console.log(named.name, anonymous.name); // "/example-name" undefined
+   * named.unlink();
+   * ```
+   */
   get name(): string | undefined {
     return this.#name;
   }
 
   /**
    * The seals of a memfd segment (`F_GET_SEALS`).
+   *
+   * @example
+   * ```ts
+   * import { memfd } from "@sysipc/sysipc/shm";
+   * using segment = memfd("sealed", 4096);
+   * segment.addSeals(["shrink", "grow"]);
+   * console.log(segment.seals); // ["shrink", "grow"]
+   * ```
    *
    * @throws {IpcError} `EINVAL` for a segment that is not a memfd, `EBADF` when closed.
    */
@@ -295,6 +314,18 @@ export class SharedMemory extends MappedFd {
   /**
    * Adds seals to a memfd segment (`F_ADD_SEALS`); seals can never be removed. See
    * {@linkcode MemfdSeal}.
+   *
+   * @example Sealing the size before handing a segment to another process
+   * ```ts
+   * import { memfd } from "@sysipc/sysipc/shm";
+   * using segment = memfd("fixed-size", 4096);
+   * segment.addSeals(["shrink", "grow", "seal"]); // nobody can resize it, or change the seals
+   * try {
+   *   segment.addSeals(["write"]);
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "EPERM": sealed with "seal"
+   * }
+   * ```
    *
    * @param seals The seals to add.
    * @throws {TypeError} When `seals` is not an array of seal names.
@@ -309,6 +340,15 @@ export class SharedMemory extends MappedFd {
 
   /**
    * Removes the segment's name, as {@linkcode SharedMemory.unlink}; works after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SharedMemory } from "@sysipc/sysipc/shm";
+   * const shm = SharedMemory.open("/example-unlink", { create: true, size: 8 });
+   * shm.unlink(); // the name goes now; the memory stays mapped until close
+   * shm.bytes[0] = 1;
+   * shm.close();
+   * ```
    *
    * @throws {TypeError} For a memfd or a handed-over descriptor, which have no name.
    * @throws {IpcError} `ENOENT` when the name is already gone.

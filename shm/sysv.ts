@@ -148,17 +148,48 @@ export class SysVSharedMemory implements Disposable {
     return new SysVSharedMemory(id, k);
   }
 
-  /** The segment's id (`shmid`), as `ipcs -m` shows it. */
+  /**
+   * The segment's id (`shmid`), as `ipcs -m` shows it.
+   *
+   * @example Another process can attach by id
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * using shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   * console.log(shm.id >= 0); // true: pass it to the processes that should attach
+   * shm.remove();
+   * ```
+   */
   get id(): number {
     return this.#id;
   }
 
-  /** The key it was got with, as C's signed `key_t` (0 for `"private"`). */
+  /**
+   * The key it was got with, as C's signed `key_t` (0 for `"private"`).
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * using shm = SysVSharedMemory.get(0x5a0000 + (Date.now() % 0xffff), { create: true, size: 1 });
+   * console.log(`0x${(shm.key >>> 0).toString(16)}`); // as ipcs -m prints it
+   * shm.remove();
+   * ```
+   */
   get key(): number {
     return this.#key;
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * const shm = SysVSharedMemory.get("private", { create: true, size: 1 });
+   * shm.close();
+   * console.log(shm.closed); // true
+   * SysVSharedMemory.get("private", { create: true, size: 1 }).remove();
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -166,6 +197,17 @@ export class SysVSharedMemory implements Disposable {
   /**
    * Attaches the segment (`shmat`) and returns its memory. Each call makes another
    * attachment (the kernel counts them in `stat().attachCount`).
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * using shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   * const a = shm.attach();
+   * const b = shm.attach({ readOnly: true }); // a second attachment of the same memory
+   * a[0] = 42;
+   * console.log(b[0], shm.stat().attachCount); // 42 2
+   * shm.remove();
+   * ```
    *
    * @param options `readOnly` (read the warning in {@linkcode AttachOptions}).
    * @returns The whole segment as bytes, shared with every process that attached it.
@@ -206,6 +248,16 @@ export class SysVSharedMemory implements Disposable {
    * Detaches (`shmdt`) one attachment, or every attachment of this handle: their bytes
    * become length 0. The segment lives on until removed.
    *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * using shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   * const bytes = shm.attach();
+   * shm.detach(bytes);
+   * console.log(bytes.length, shm.stat().attachCount); // 0 0
+   * shm.remove();
+   * ```
+   *
    * @param bytes The attachment to detach, as `attach()` returned it. Default: all.
    * @throws {TypeError} When `bytes` is not an attachment of this handle.
    */
@@ -225,6 +277,16 @@ export class SysVSharedMemory implements Disposable {
 
   /**
    * The segment's size, owner, mode, pids, attach count and times (`IPC_STAT`).
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * using shm = SysVSharedMemory.get("private", { create: true, size: 8192, mode: 0o640 });
+   * const s = shm.stat();
+   * console.log(s.size, s.mode.toString(8), s.creatorPid === process.pid); // 8192 "640" true
+   * shm.remove();
+   * ```
    *
    * @returns The state.
    * @throws {IpcError} `EIDRM`/`EINVAL` once removed, `EACCES` without read permission,
@@ -258,6 +320,16 @@ export class SysVSharedMemory implements Disposable {
    * when the last attachment in any process is detached. This handle's attachments stay
    * usable until detached; it cannot attach again.
    *
+   * @example The segment outlives every process until removed
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * const shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   * const bytes = shm.attach();
+   * shm.remove(); // gone once detached everywhere
+   * bytes[0] = 1; // still usable here until then
+   * shm.close();
+   * ```
+   *
    * @throws {IpcError} `EPERM` when neither owner nor creator, `EINVAL`/`EIDRM` when already
    *   gone, `EBADF` when closed.
    */
@@ -267,14 +339,41 @@ export class SysVSharedMemory implements Disposable {
     this.#removed = true;
   }
 
-  /** Detaches every attachment of this handle; never removes the segment. Idempotent. */
+  /**
+   * Detaches every attachment of this handle; never removes the segment. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * const shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   * const bytes = shm.attach();
+   * shm.close(); // detaches: bytes.length is 0 now
+   * console.log(bytes.length); // 0
+   * SysVSharedMemory.get("private", { create: true, size: 1 }).remove();
+   * ```
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.detach();
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
+   * let id: number;
+   * {
+   *   using shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
+   *   id = shm.id;
+   *   shm.attach();
+   *   shm.remove();
+   * } // detached here
+   * console.log(id >= 0); // true
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -216,6 +216,16 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * thread blocked them (as `spawn`'s `blockSignals` and `sysipc run --block` start a
    * program) are received first.
    *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * sigqueue(process.pid, "SIGRTMIN+2", 7); // as another process would, with its pid
+   * const info = await receiver.receive({ timeout: 5000 });
+   * console.log(info.signal, info.value, info.code, info.pid === process.pid); // SIGRTMIN+2 7 SI_QUEUE true
+   * ```
+   *
    * @param signals Names (`"SIGUSR1"`, `"SIGRTMIN+1"`) or numbers.
    * @returns The receiver.
    * @throws {TypeError} For an empty list, an unknown name, or a signal that cannot be
@@ -301,12 +311,33 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
     if (this.#closed) throw IpcError.closed("SignalReceiver", syscall);
   }
 
-  /** The signals this receiver listens for. */
+  /**
+   * The signals this receiver listens for.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.signals); // ["SIGUSR2", "SIGRTMIN+2"]
+   * ```
+   */
   get signals(): SignalName[] {
     return this.#signals.map(signalName);
   }
 
-  /** Whether `close()` was called. */
+  /**
+   * Whether `close()` was called.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * receiver.close(); // SIGUSR2 and SIGRTMIN+2 get back their previous action
+   * console.log(receiver.closed); // true
+   * ```
+   */
   get closed(): boolean {
     return this.#closed;
   }
@@ -315,12 +346,28 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * How many of this receiver's signals were lost since `listen()` because sysipc's
    * queue was full: it holds {@linkcode SignalReceiver.capacity} signals not yet received
    * (for every receiver of the process together). Normally 0.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.dropped); // 0 unless more than `capacity` signals waited unread
+   * ```
    */
   get dropped(): number {
     return this.#closed ? 0 : this.#droppedNow() - this.#droppedAtStart;
   }
 
   /** How many received but not yet read signals sysipc can hold for the process: 8,192, or
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.capacity); // 8192 (or 512)
+   * ```
    * 512 where its pipe cannot be enlarged to 1 MiB. */
   get capacity(): number {
     return this.#recorder.capacity;
@@ -328,6 +375,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Returns the next signal if one is there, without waiting.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * console.log(receiver.tryReceive()); // null: nothing arrived
+   * process.kill(process.pid, "SIGUSR2");
+   * await new Promise((r) => setTimeout(r, 50));
+   * console.log(receiver.tryReceive()?.signal); // "SIGUSR2"
+   * ```
    *
    * @returns The signal, or `null`.
    * @throws {IpcError} `EBADF` when closed.
@@ -342,6 +400,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Waits for the next signal without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * const controller = new AbortController();
+   * setTimeout(() => sigqueue(process.pid, "SIGUSR2", 1), 10);
+   * const { signal, code } = await receiver.receive({ timeout: 5000, signal: controller.signal });
+   * console.log(signal, code); // "SIGUSR2" "SI_QUEUE"
+   * ```
    *
    * @param options `timeout` (ms) and `signal` (an `AbortSignal`).
    * @returns The signal.
@@ -390,6 +459,15 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
 
   /**
    * Waits for the next signal, blocking the calling thread.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * sigqueue(process.pid, "SIGRTMIN+2", 99);
+   * console.log(receiver.receiveSync({ timeout: 5000 }).value); // 99
+   * ```
    *
    * @param options `timeout` (ms).
    * @returns The signal.
@@ -450,6 +528,17 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    * Stops receiving and puts back what `listen()` changed: each signal's previous action
    * and, where the main thread blocked it before, its blocked state. Pending receives
    * reject with `EBADF`; signals not yet received are dropped. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { SignalReceiver, sigqueue } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGUSR2", "SIGRTMIN+2"]);
+   * const pending = receiver.receive().catch((e) => e.code);
+   * receiver.close();
+   * receiver.close(); // idempotent
+   * console.log(await pending); // "EBADF"
+   * ```
    */
   close(): void {
     if (this.#closed) return;
@@ -476,7 +565,20 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
     }
   }
 
-  /** Same as `close()`. */
+  /**
+   * Same as `close()`.
+   *
+   * @example
+   * ```ts
+   * import { SignalReceiver } from "@sysipc/sysipc/signal";
+   * const receiver = SignalReceiver.listen(["SIGUSR2"]);
+   * {
+   *   using inner = SignalReceiver.listen(["SIGUSR1"]);
+   *   console.log(inner.signals); // ["SIGUSR1"]
+   * } // closed here: SIGUSR1 has its previous action again
+   * receiver.close();
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

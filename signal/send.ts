@@ -251,6 +251,16 @@ export class PidFd extends FdHandle {
    * the process you mean (your own child before you reap it, a peer that just told you
    * its pid).
    *
+   * @example
+   * ```ts
+   * import { spawn } from "@sysipc/sysipc/pipe";
+   * import { PidFd } from "@sysipc/sysipc/signal";
+   * const child = spawn("sleep", ["10"]);
+   * using handle = PidFd.open(child.pid); // this process, and no other, until it ends
+   * handle.kill("SIGTERM");
+   * console.log((await child.status).signal); // "SIGTERM"
+   * ```
+   *
    * @param pid The process (> 0).
    * @returns The handle.
    * @throws {RangeError} For `pid` ≤ 0.
@@ -273,6 +283,22 @@ export class PidFd extends FdHandle {
   /**
    * Sends a signal to the process, as {@linkcode kill} does (code `"SI_USER"`).
    *
+   * @example
+   * ```ts
+   * import { spawn } from "@sysipc/sysipc/pipe";
+   * import { PidFd } from "@sysipc/sysipc/signal";
+   * const child = spawn("sleep", ["10"]);
+   * using handle = PidFd.open(child.pid);
+   * handle.kill(0); // checks that it still runs
+   * handle.kill("SIGKILL");
+   * await child.status;
+   * try {
+   *   handle.kill(0);
+   * } catch (e) {
+   *   console.log((e as { code?: string }).code); // "ESRCH": it has ended; never another process
+   * }
+   * ```
+   *
    * @param signal A name or number; 0 checks that the process still exists.
    * @throws {IpcError} `ESRCH` once the process has ended, `EPERM`, `EBADF` when closed.
    * @throws {TypeError} For an unknown signal name.
@@ -287,6 +313,16 @@ export class PidFd extends FdHandle {
   /**
    * Sends a signal with a value to the process, as {@linkcode sigqueue} does (code
    * `"SI_QUEUE"`, the caller's pid and uid, the value in `si_value`).
+   *
+   * @example
+   * ```ts
+   * import process from "node:process";
+   * import { PidFd, SignalReceiver } from "@sysipc/sysipc/signal";
+   * using receiver = SignalReceiver.listen(["SIGRTMIN+3"]);
+   * using self = PidFd.open(process.pid);
+   * self.sigqueue("SIGRTMIN+3", 12345);
+   * console.log((await receiver.receive({ timeout: 5000 })).value); // 12345
+   * ```
    *
    * @param signal A name or number.
    * @param value An integer from -2^31 to 2^31 - 1.

@@ -11,7 +11,9 @@ import { fixtureCommand, type RuntimeName, uniqueName } from "./helpers.ts";
 
 /** Starts a holder and resolves once it holds the mutex. */
 function holder(runtime: RuntimeName, name: string) {
-  const [command, args] = fixtureCommand(runtime, "robust_mutex.ts", [name]);
+  const [command, args] = fixtureCommand(runtime, "robust_mutex.ts", [name], [
+    "--v8-flags=--expose-gc",
+  ]);
   const child = nodeSpawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
   const held = new Promise<void>((resolve, reject) => {
     let out = "";

@@ -210,6 +210,19 @@ export class UnixConnection extends FdHandle {
    * Reads up to `into.length` bytes (on seqpacket and datagram sockets: one message, cut to
    * `into.length`), waiting without blocking the event loop.
    *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * await a.write("bytes");
+   * const buf = new Uint8Array(16);
+   * const n = await b.read(buf, { timeout: 1000 });
+   * console.log(new TextDecoder().decode(buf.subarray(0, n!))); // "bytes"
+   * a.close();
+   * console.log(await b.read(buf)); // null: the peer closed
+   * b.close();
+   * ```
+   *
    * @param into Where the bytes go.
    * @param options `timeout` (ms) and `signal`.
    * @returns The number of bytes read, or `null` at end of stream (the peer closed or shut
@@ -235,6 +248,16 @@ export class UnixConnection extends FdHandle {
 
   /**
    * Reads up to `into.length` bytes, blocking the calling thread until some arrive.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * a.writeSync("abc");
+   * console.log(b.readSync(new Uint8Array(8))); // 3
+   * a.close();
+   * b.close();
+   * ```
    *
    * @param into Where the bytes go.
    * @param options `timeout` (ms): `undefined` waits forever, 0 tries once.
@@ -277,6 +300,16 @@ export class UnixConnection extends FdHandle {
    * room without blocking the event loop. Writes and sends on one connection never mix:
    * each starts after the previous one is over.
    *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * console.log(await a.write("hello", { timeout: 1000 })); // 5
+   * console.log(b.readSync(new Uint8Array(8))); // 5
+   * a.close();
+   * b.close();
+   * ```
+   *
    * @param data Bytes, or a string written as UTF-8.
    * @param options `timeout` (ms, for the whole write) and `signal`.
    * @returns The number of bytes written: all of them (with `timeout: 0`, what fitted).
@@ -293,6 +326,15 @@ export class UnixConnection extends FdHandle {
    * Writes all of `data` (as one message on seqpacket and datagram sockets), blocking the
    * calling thread until it is written.
    *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * console.log(a.writeSync(new Uint8Array([1, 2, 3]))); // 3
+   * a.close();
+   * b.close();
+   * ```
+   *
    * @param data Bytes, or a string written as UTF-8.
    * @param options `timeout` (ms, for the whole write): `undefined` waits forever.
    * @returns The number of bytes written.
@@ -308,6 +350,18 @@ export class UnixConnection extends FdHandle {
    * Sends `data` with descriptors (`SCM_RIGHTS`): one message on seqpacket and datagram
    * sockets; on a stream socket the descriptors travel with its first byte. Waits for room
    * without blocking the event loop; queued behind earlier writes and sends.
+   *
+   * @example Whole messages
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair("seqpacket");
+   * await a.send("first");
+   * await a.send("second", { timeout: 1000 });
+   * const m = await b.receive();
+   * console.log(new TextDecoder().decode(m!.data)); // "first": whole messages on seqpacket
+   * a.close();
+   * b.close();
+   * ```
    *
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds` (numbers or handles, at most 253), `timeout` (ms) and `signal`.
@@ -368,6 +422,21 @@ export class UnixConnection extends FdHandle {
   /**
    * Sends `data` with descriptors, blocking the calling thread until it is sent.
    *
+   * @example Passing a descriptor
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair("seqpacket");
+   * import { pipe } from "@sysipc/sysipc/pipe";
+   * const [reader, writer] = pipe();
+   * a.sendSync("here is a pipe", { fds: [writer] }); // b gets its own copy of the descriptor
+   * writer.close();
+   * const m = b.receiveSync()!;
+   * console.log(m.fds.length); // 1
+   * reader.close();
+   * a.close();
+   * b.close();
+   * ```
+   *
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds`: numbers or handles, at most 253; `timeout` (ms, for the whole
    *   send): `undefined` waits forever.
@@ -422,6 +491,18 @@ export class UnixConnection extends FdHandle {
    * Receives one message (on a stream socket: what bytes are there, up to `maxSize`) with
    * the descriptors that came with it, waiting without blocking the event loop.
    *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair("seqpacket");
+   * setTimeout(() => a.sendSync("later"), 10);
+   * const message = await b.receive({ timeout: 5000, maxSize: 1024 });
+   * console.log(new TextDecoder().decode(message!.data), message!.fds); // "later" []
+   * a.close();
+   * console.log(await b.receive()); // null: the peer closed
+   * b.close();
+   * ```
+   *
    * @param options `maxSize` (default 65536), `maxFds` (default 253), `timeout` (ms) and
    *   `signal`.
    * @returns The message, or `null` at end of stream.
@@ -443,6 +524,17 @@ export class UnixConnection extends FdHandle {
   /**
    * Receives one message with its descriptors, blocking the calling thread until one
    * arrives.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair("seqpacket");
+   * a.sendSync("0123456789");
+   * const m = b.receiveSync({ maxSize: 4 })!;
+   * console.log(m.data.length, m.truncated); // 4 true: the rest of the message is dropped
+   * a.close();
+   * b.close();
+   * ```
    *
    * @param options `maxSize` (default 65536), `maxFds` (default 253) and `timeout` (ms):
    *   `undefined` waits forever, 0 tries once.
@@ -505,11 +597,28 @@ export class UnixConnection extends FdHandle {
    * Whether messages received here carry their sender's credentials (`SO_PASSCRED`, then
    * `credentials` in what `receive` returns). Turn it on before the peer sends: the kernel
    * attaches them when a message is sent.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair("seqpacket");
+   * import process from "node:process";
+   * b.passCredentials = true; // before the peer sends
+   * a.sendSync("who am I?");
+   * console.log(b.receiveSync()!.credentials?.pid === process.pid); // true
+   * a.close();
+   * b.close();
+   * ```
    */
   get passCredentials(): boolean {
     return getIntOption(this.use("getsockopt"), C.SO_PASSCRED, "SO_PASSCRED") !== 0;
   }
 
+  /**
+   * Turns `SO_PASSCRED` on or off: see the getter.
+   *
+   * @param on Whether received messages carry their sender's credentials.
+   */
   set passCredentials(on: boolean) {
     const fd = this.use("setsockopt");
     if (typeof on !== "boolean") {
@@ -523,6 +632,16 @@ export class UnixConnection extends FdHandle {
    * Ends one or both directions of the connection (`shutdown(2)`); the descriptor stays
    * open until `close()`. After `"write"` the peer reads end of stream; after `"read"`
    * reads here return end of stream.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * a.writeSync("last words");
+   * a.shutdown("write"); // b reads to the end, then sees end of stream; a can still read
+   * console.log(await new Response(b.readable).text()); // "last words"
+   * a.close();
+   * ```
    *
    * @param how `"read"`, `"write"` or `"both"` (default).
    * @throws {IpcError} `EBADF` when closed; `ENOTCONN` on a socket that is not connected.
@@ -547,6 +666,15 @@ export class UnixConnection extends FdHandle {
    * The connection's incoming bytes as a Web `ReadableStream` (on message sockets, a chunk
    * per message of up to 64 KiB). Reads only when the consumer asks. Once it has ended (end
    * of stream, or cancelled) and the `writable` is closed too, the connection closes.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * a.writeSync("streamed");
+   * a.close();
+   * console.log(await new Response(b.readable).text()); // "streamed"
+   * ```
    */
   get readable(): ReadableStream<Uint8Array> {
     this.use("readable");
@@ -566,6 +694,15 @@ export class UnixConnection extends FdHandle {
    * message per chunk). Closing it shuts the writing side down (the peer reads end of
    * stream) and closes the connection if its `readable` is done too; aborting it closes
    * the connection.
+   *
+   * @example
+   * ```ts
+   * import { socketpair } from "@sysipc/sysipc/uds";
+   * const [a, b] = socketpair();
+   * const received = new Response(b.readable).text();
+   * await new Response("through a WritableStream").body!.pipeTo(a.writable); // closes a at the end
+   * console.log(await received); // "through a WritableStream"
+   * ```
    */
   get writable(): WritableStream<Uint8Array> {
     this.use("writable");

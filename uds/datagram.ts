@@ -159,6 +159,14 @@ export class UnixDatagram extends FdHandle {
   /**
    * The address this socket is bound to, as `from` shows it to its peers: a path, or `"\0"`
    * followed by an abstract name.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * console.log(server.address.startsWith("\0example-")); // true: "\0" marks an abstract name
+   * ```
    */
   get address(): string {
     const fd = this.use("getsockname");
@@ -190,6 +198,16 @@ export class UnixDatagram extends FdHandle {
   /**
    * Sets the default destination for `send`, and receives only from it from now on
    * (`connect(2)` on a datagram socket; it never waits).
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.connect(server.address); // send() goes there; only its datagrams are received
+   * await client.send("via connect");
+   * console.log(new TextDecoder().decode((await server.receiveFrom()).data)); // "via connect"
+   * ```
    *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @throws {IpcError} `ENOENT`/`ECONNREFUSED` when no socket is there, `EPROTOTYPE` when
@@ -258,6 +276,17 @@ export class UnixDatagram extends FdHandle {
    * Sends one datagram to `address`, with descriptors; waits (without blocking the event
    * loop) while the receiver's queue is full.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * await client.sendTo(server.address, "ping", { timeout: 1000 });
+   * const { data, from } = await server.receiveFrom({ timeout: 1000 });
+   * await server.sendTo(from!, "pong"); // reply to the sender's address
+   * console.log(new TextDecoder().decode(data), new TextDecoder().decode((await client.receive()).data)); // "ping" "pong"
+   * ```
+   *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds` (numbers or handles, at most 253), `timeout` (ms) and `signal`.
@@ -281,6 +310,15 @@ export class UnixDatagram extends FdHandle {
   /**
    * Sends one datagram to `address`, blocking the calling thread while the receiver's
    * queue is full.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, new Uint8Array([1, 2]));
+   * console.log(server.receiveFromSync().data); // Uint8Array [1, 2]
+   * ```
    *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @param data Bytes, or a string sent as UTF-8.
@@ -320,6 +358,15 @@ export class UnixDatagram extends FdHandle {
   /**
    * Sends one datagram to the address given to `connect`.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.connect(server.address);
+   * console.log(await client.send("connected")); // 9
+   * ```
+   *
    * @param data Bytes, or a string sent as UTF-8.
    * @param options `fds`, `timeout` (ms) and `signal`.
    * @returns The number of bytes sent.
@@ -334,6 +381,16 @@ export class UnixDatagram extends FdHandle {
   /**
    * Receives one datagram with its sender's address and descriptors, waiting without
    * blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "hello");
+   * const message = await server.receiveFrom({ timeout: 1000 });
+   * console.log(message.from === client.address); // true
+   * ```
    *
    * @param options `maxSize` (default 65536: a longer datagram is cut, see `truncated`),
    *   `maxFds` (default 253), `timeout` (ms) and `signal`.
@@ -356,6 +413,15 @@ export class UnixDatagram extends FdHandle {
 
   /**
    * Receives one datagram, blocking the calling thread until one arrives.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "sync");
+   * console.log(server.receiveFromSync({ maxSize: 64 }).data.length); // 4
+   * ```
    *
    * @param options `maxSize` (default 65536), `maxFds` (default 253) and `timeout` (ms):
    *   `undefined` waits forever, 0 tries once.
@@ -385,6 +451,15 @@ export class UnixDatagram extends FdHandle {
    * Same as {@linkcode UnixDatagram.receiveFrom}: after `connect`, datagrams come only
    * from the connected address.
    *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * using server = UnixDatagram.bind({ abstract: `example-${Math.random()}` });
+   * using client = UnixDatagram.bind(); // an automatic abstract address, so replies can come back
+   * client.sendToSync(server.address, "x");
+   * console.log((await server.receive({ timeout: 1000 })).data.length); // 1
+   * ```
+   *
    * @param options `maxSize`, `maxFds`, `timeout` (ms) and `signal`.
    * @returns The datagram.
    * @throws {IpcError} As {@linkcode UnixDatagram.receiveFrom}.
@@ -397,6 +472,18 @@ export class UnixDatagram extends FdHandle {
   /**
    * Closes the socket and removes the socket file it created (unless something else has
    * replaced it since); pending calls reject with `EBADF`. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { UnixDatagram } from "@sysipc/sysipc/uds";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(tmpdir() + "/dgram-");
+   * const bound = UnixDatagram.bind({ path: dir + "/s.sock" });
+   * bound.close(); // removes s.sock, the file it created
+   * bound.close(); // idempotent
+   * rmSync(dir, { recursive: true });
+   * ```
    */
   override close(): void {
     if (this.closed) return;

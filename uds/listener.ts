@@ -256,12 +256,36 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
     return "UnixListener";
   }
 
-  /** The socket file's path; `undefined` for an abstract name. */
+  /**
+   * The socket file's path; `undefined` for an abstract name.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(tmpdir() + "/listen-");
+   * using onPath = listen({ path: dir + "/s.sock" });
+   * console.log(onPath.path === dir + "/s.sock", listener.path); // true undefined
+   * onPath.close();
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
   get path(): string | undefined {
     return this.#address.path;
   }
 
-  /** The abstract name; `undefined` for a socket file. */
+  /**
+   * The abstract name; `undefined` for a socket file.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * console.log(listener.abstract?.startsWith("example-")); // true
+   * ```
+   */
   get abstract(): string | undefined {
     return this.#address.abstract;
   }
@@ -281,6 +305,16 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
   /**
    * Accepts the next connection without waiting.
    *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * console.log(listener.tryAccept()); // null: nobody is connecting
+   * using client = await connect({ abstract: listener.abstract });
+   * using server = listener.tryAccept()!;
+   * console.log(server.peerCredentials().pid > 0); // true
+   * ```
+   *
    * @returns The connection, or `null` when none is waiting.
    * @throws {IpcError} `EBADF` when closed; `EMFILE`/`ENFILE` when out of descriptors.
    */
@@ -290,6 +324,20 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
 
   /**
    * Accepts the next connection, waiting for one without blocking the event loop.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * const [server, client] = await Promise.all([
+   *   listener.accept({ timeout: 5000 }),
+   *   connect({ abstract: listener.abstract }),
+   * ]);
+   * server.writeSync("welcome");
+   * console.log(client.readSync(new Uint8Array(16))); // 7
+   * server.close();
+   * client.close();
+   * ```
    *
    * @param options `timeout` (ms) and `signal`.
    * @returns The connection (blocking and close-on-exec, like every socket sysipc opens).
@@ -304,6 +352,15 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
 
   /**
    * Accepts the next connection, blocking the calling thread until a client connects.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * using client = await connect({ abstract: listener.abstract }); // queued in the backlog
+   * using server = listener.acceptSync({ timeout: 1000 });
+   * console.log(server.closed); // false
+   * ```
    *
    * @param options `timeout` (ms): `undefined` waits forever, 0 tries once.
    * @returns The connection.
@@ -336,6 +393,22 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
    * Accepts connections one after another until the listener is closed (then the loop
    * ends without an error).
    *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * const serving = (async () => {
+   *   for await (const connection of listener) { // ends when the listener closes
+   *     connection.writeSync("hi\n");
+   *     connection.close();
+   *   }
+   * })();
+   * const client = await connect({ abstract: listener.abstract });
+   * console.log(await new Response(client.readable).text()); // "hi\n"
+   * listener.close();
+   * await serving;
+   * ```
+   *
    * @returns An async iterator of connections.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<UnixConnection> {
@@ -353,6 +426,19 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
    * Stops listening: pending accepts reject with `EBADF`, and the socket file this listener
    * created is removed (unless something else has replaced it since). Connections already
    * accepted stay open. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { connect, listen } from "@sysipc/sysipc/uds";
+   * using listener = listen({ abstract: `example-${Math.random()}` });
+   * import { existsSync, mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * const dir = mkdtempSync(tmpdir() + "/listen-");
+   * const onPath = listen({ path: dir + "/s.sock" });
+   * onPath.close(); // removes the socket file it created
+   * console.log(existsSync(dir + "/s.sock")); // false
+   * rmSync(dir, { recursive: true });
+   * ```
    */
   override close(): void {
     if (this.closed) return;

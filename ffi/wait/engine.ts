@@ -18,6 +18,12 @@ let chosen: EngineKind | undefined;
  * The backend that serves waits in this process: `"io_uring"`, or `"poll"` where io_uring
  * is unavailable or the environment variable `SYSIPC_WAIT_ENGINE=poll` asks for it.
  *
+ * @example
+ * ```ts
+ * import { waitEngine } from "@sysipc/sysipc";
+ * console.log(waitEngine()); // "io_uring", or "poll" where io_uring is blocked
+ * ```
+ *
  * @returns The backend's name.
  * @throws {TypeError} When `SYSIPC_WAIT_ENGINE` has another value.
  * @throws {Error} When `SYSIPC_WAIT_ENGINE=io_uring` and io_uring is unavailable.

@@ -40,7 +40,23 @@ function setDuration(view: DataView, offset: number, ms: number): void {
 /**
  * Runs a blocking C call that has no timeout of its own, and gives up when `timeout`
  * milliseconds (monotonic clock) have passed: a timer signal interrupts the call. `EINTR`
- * before the deadline runs the call again.
+ * before the deadline runs the call again. Only for calls that the kernel never restarts
+ * after a signal handler (signal(7): `msgrcv`, `msgsnd`, `semop`, `sem_wait`, `poll`, …):
+ * sysipc's handler is `SA_RESTART`, so a blocking `read` of a pipe or socket is restarted
+ * and never gives up.
+ *
+ * @example A System V receive that gives up after 50 ms
+ * ```ts
+ * import { libc, retryWithTimer } from "@sysipc/sysipc/ffi";
+ * const id = libc.msgget(0, 0o1600); // IPC_PRIVATE, IPC_CREAT | 0600
+ * const message = new Uint8Array(new ArrayBuffer(8 + 64)); // long type, then the text
+ * try {
+ *   retryWithTimer(() => libc.msgrcv(id, message, 64, 0n, 0), 50, "msgrcv");
+ * } catch (e) {
+ *   console.log((e as { code?: string }).code); // "ETIMEDOUT": the queue stayed empty
+ * }
+ * libc.msgctl(id, 0, null); // IPC_RMID
+ * ```
  *
  * @param call Makes the blocking call; returns -1 with errno set on failure.
  * @param timeout Milliseconds, > 0 and finite.

@@ -88,6 +88,14 @@ export function remaining(
  * waits run as task work on the thread that submitted them and interrupt its blocking
  * calls (measured here: a 1 s `semtimedop` returned `EINTR` after 100–170 ms).
  *
+ * @example
+ * ```ts
+ * import { libc, retryWithDeadline } from "@sysipc/sysipc/ffi";
+ * // A blocking call of your own, retried with the time left when a signal interrupts it.
+ * const r = retryWithDeadline(() => libc.getpid(), 1000, "getpid");
+ * console.log(r > 0); // true
+ * ```
+ *
  * @param call Makes the call with the milliseconds left (`undefined`: no timeout; `0`:
  *   try once); returns -1 with errno set on failure.
  * @param timeout The caller's timeout in milliseconds, or `undefined`.

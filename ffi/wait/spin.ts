@@ -41,6 +41,13 @@ export function newSpinState(): SpinState {
  * event loop keeps running timers and I/O between checks; the cost is CPU time while
  * spinning. 0 turns spinning off.
  *
+ * @example
+ * ```ts
+ * import { setWaitSpin } from "@sysipc/sysipc/ffi";
+ * setWaitSpin(0); // park at once: less CPU, slower wake-ups
+ * setWaitSpin(1000); // the default
+ * ```
+ *
  * @param microseconds Default 1000; 0 to 100,000.
  * @throws {RangeError} Outside that range.
  */
