@@ -1,5 +1,5 @@
 /**
- * The few `Bun` socket APIs bench/builtin_unix.ts and its peer use, typed locally so
+ * The few `Bun` socket APIs bench/groups/unix.ts uses, typed locally so
  * `deno check` can check the bench scripts without bun-types. It measures nothing itself.
  *
  * @module
@@ -17,6 +17,8 @@ export interface BunSocket {
 export interface BunSocketHandler {
   open?(socket: BunSocket): void;
   data?(socket: BunSocket, data: Uint8Array): void;
+  /** The socket can take more after a short write. */
+  drain?(socket: BunSocket): void;
   close?(socket: BunSocket, error?: Error): void;
   error?(socket: BunSocket, error: Error): void;
 }

@@ -1,254 +1,358 @@
 /**
- * The pipe benchmark driver: measures the round-trip time of a 64-byte message between two
- * processes through sysipc pipes on Deno and Bun (sync, async, async without spin),
- * against the C baseline (bench/pingpong.c: blocking, and spin-then-block like sysipc's
- * async reads) and against each runtime's built-in Unix-domain socket (with a C Unix
- * socket as its baseline), all in one run.
+ * The benchmark suite: every sysipc mechanism, on Deno and on Bun, in both CPU placements,
+ * against C doing the same exchange and against the runtimes' built-in alternatives, in
+ * one run. See bench/README section in the repository's README ("Benchmarks") and
+ * bench/RESULTS.md for the latest full run.
  *
- * Every case is a fresh pair of processes. The cases run in rounds, each round in the same
- * order (C block, C spin, Deno sync, Deno async, Deno async-nospin, Bun sync, Bun async, Bun
- * async-nospin, C Unix socket, Deno Unix built-in, Bun Unix built-in), so that every case
- * is measured close in time to its baselines (A B A B …). The table quotes each case's median, and its ratios to the
- * C baselines as the median of the per-round ratios (absolute times drift by ±30 % here;
- * ratios taken in the same round do not). Targets: sync ≤ 1.2× C block; async ≤ 1.5× C
- * block too (the C program doing the same ping-pong); async-nospin and the C spin baseline
- * are shown for information.
+ * How it runs: the cases (bench/catalog.ts) come in groups; one pair of processes runs a
+ * group's cases one after the other (bench/side.ts on Deno and Bun, bench/baseline.c for
+ * C, compiled here with gcc). Every round runs every group for C, Deno and Bun in turn, in
+ * each placement, so each case is measured close in time to its baselines (A B A B …), and
+ * its ratios are taken per round and their median quoted: absolute times drift ±30 % on
+ * the project's VM, ratios taken in the same round much less. Each case warms up first,
+ * then times every message (small fast ones in batches) and reports p50 and p99; the
+ * receiver checks every message (bench/groups/_common.ts). `/proc` is sampled meanwhile
+ * to report where each process's threads really ran (bench/observe.ts). Then the FFI
+ * micro-benchmarks (bench/ffi_bench.ts) and the allocation check (bench/alloc.ts) run.
  *
- * Where the two processes run decides the result more than anything else on this VM: a C
- * pipe round trip takes ≈ 6 µs when both share a CPU and ≈ 70 µs when they are on two
- * (the wake-up of an idle virtual CPU), and unpinned runs flip between the two from one
- * run to the next, which makes ratios a lottery. So by default every pair is pinned with
- * `taskset`, parent on CPU 0 and child on CPU 1 (`--pin split`); `--pin same` puts both on
- * CPU 0 and `--pin none` leaves placement to the scheduler.
+ * Writes bench/out/results.json (one record per case), results.md (the tables) and
+ * ratios.svg (the chart); with `--results`, also bench/RESULTS.md and bench/ratios.svg.
  *
- * Writes every sample to bench/out/pipe.json.
- *
- * Usage: deno run -A bench/run.ts | bun bench/run.ts
- *   [--rounds 5] [--messages 10000] [--warmup 1000] [--spin 50] [--pin split|same|none]
- *   [--quick]
+ * Usage: deno run -A bench/run.ts | bun bench/run.ts | npm run bench [-- options]
+ *   --quick            about two minutes (fewer messages, one round)
+ *   --rounds N         rounds (default 5; --quick: 1)
+ *   --pin P            both (default), split (parent on CPU 0, child on CPU 1), same (both
+ *                      on CPU 0), none (no pinning; pinning needs taskset)
+ *   --only LIST        groups to run: pipe,fifo,uds,shm,mq,sem,signal,unix,worker,ipc
+ *   --runtimes LIST    deno,bun (default both)
+ *   --messages N, --warmup N   the scale: round trips of a small case (default 4000 and
+ *                      1000; --quick: 1000 and 500)
+ *   --no-micro         skip the FFI micro-benchmarks and the allocation check
+ *   --out DIR          where the outputs go (default bench/out)
+ *   --results          also write bench/RESULTS.md and bench/ratios.svg
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import {
   BENCH_DIR,
-  type BenchCase,
   CURRENT,
-  driverOptions,
   intOption,
-  median,
-  medianRatio,
-  prepare,
-  renderTable,
-  runRounds,
+  pinned,
+  placement,
+  run,
+  runtimeBinary,
   type RuntimeName,
   scriptCommand,
+  version,
 } from "./_runtime.ts";
+import {
+  type CaseDef,
+  FULL,
+  groupCases,
+  type GroupName,
+  GROUPS,
+  type Impl,
+  keyOf,
+  QUICK,
+  type Scale,
+} from "./catalog.ts";
+import type { CaseResult } from "./groups/_common.ts";
+import { placementName, PlacementObserver } from "./observe.ts";
+import { buildRecords, type Meta, type Micro, type Sample, writeReports } from "./report.ts";
 
-const options = driverOptions(
-  "run.ts",
-  500,
-  "  --spin US     spin limit of the async cases (default: the library's, 1000 µs,\n" +
-    "                adapted per handle); the C spin case spins this long (default 50)\n",
-);
-const { rounds, messages, warmup, quick, pin, parentCpu, peerCpu } = options;
-const spin = options.spin === undefined ? undefined : intOption(options.spin, "spin");
-const cSpin = spin ?? 50;
-
-const OUT_DIR = join(BENCH_DIR, "out");
-const C_BINARY = join(OUT_DIR, "pingpong");
-const JSON_PATH = join(OUT_DIR, "pipe.json");
-
-/** The C baselines, each a column of ratios in the table. */
-const BASELINES = ["c-block", "c-spin", "c-unix"] as const;
-type Baseline = typeof BASELINES[number];
-
-/** One row of the table. */
-interface Case extends BenchCase {
-  runtime: "c" | RuntimeName;
-  /** The baselines whose ratio columns are filled in for this row (C block always is). */
-  compare: Baseline[];
-  /** The target, as the largest ratio allowed to a baseline. */
-  target?: { baseline: Baseline; max: number };
-}
-
-const common = [
-  "--messages",
-  String(messages),
-  "--warmup",
-  String(warmup),
-  ...(peerCpu === undefined ? [] : ["--peer-cpu", String(peerCpu)]),
-];
-
-function pipeCase(runtime: RuntimeName, mode: "sync" | "async" | "async-nospin"): Case {
-  return {
-    name: `${runtime}-${mode}`,
-    runtime,
-    command: () =>
-      scriptCommand(runtime, "pipe_pingpong.ts", [
-        "--mode",
-        mode,
-        ...common,
-        ...(spin === undefined ? [] : ["--spin", `${spin}`]),
-      ]),
-    compare: mode === "sync" ? [] : ["c-spin"],
-    // The issue's targets compare with the C program doing the same ping-pong with blocking
-    // reads. async-nospin (parking at once, no spin) is shown for information.
-    target: mode === "sync"
-      ? { baseline: "c-block", max: 1.2 }
-      : mode === "async"
-      ? { baseline: "c-block", max: 1.5 }
-      : undefined,
-  };
-}
-
-function builtinCase(runtime: RuntimeName): Case {
-  return {
-    name: `${runtime}-unix-builtin`,
-    runtime,
-    command: () => scriptCommand(runtime, "builtin_unix.ts", common),
-    compare: ["c-unix"],
-  };
-}
-
-function cCase(mode: "block" | "spin" | "unix"): Case {
-  return {
-    name: `c-${mode}`,
-    runtime: "c",
-    command: () => [C_BINARY, [mode, `${messages}`, `${warmup}`, `${cSpin}`, `${peerCpu ?? -1}`]],
-    compare: [`c-${mode}`],
-  };
-}
-
-const CASES: Case[] = [
-  cCase("block"),
-  cCase("spin"),
-  pipeCase("deno", "sync"),
-  pipeCase("deno", "async"),
-  pipeCase("deno", "async-nospin"),
-  pipeCase("bun", "sync"),
-  pipeCase("bun", "async"),
-  pipeCase("bun", "async-nospin"),
-  cCase("unix"),
-  builtinCase("deno"),
-  builtinCase("bun"),
-];
-
-// ---------------------------------------------------------------------------------------
-
-const versions = prepare("pingpong.c", C_BINARY);
-console.error(
-  `pipe ping-pong: ${rounds} rounds × ${messages} round trips (+${warmup} warm-up), ` +
-    `64-byte messages, spin ${spin ?? "default"} µs (C spin ${cSpin}), pin ${pin}; ` +
-    `deno ${versions.deno}, ` +
-    `bun ${versions.bun}, Linux ${versions.kernel}, ${versions.cpus} CPUs`,
-);
-
-const timeoutMs = 60_000 + (warmup + messages) * 5;
-const { samples, engines, failures, seconds } = runRounds(
-  CASES,
-  rounds,
-  messages,
-  parentCpu,
-  timeoutMs,
-);
-
-/** The median over rounds of the case's ratio to a baseline measured in the same round. */
-const ratio = (name: string, baseline: Baseline) => medianRatio(samples, name, baseline);
-
-const rows = CASES.map((c) => {
-  const xs = samples.get(c.name)!.filter((x) => !Number.isNaN(x));
-  const ratios = Object.fromEntries(
-    BASELINES.map((b) => [b, b === "c-block" || c.compare.includes(b) ? ratio(c.name, b) : NaN]),
-  ) as Record<Baseline, number>;
-  const t = c.target;
-  const measured = t ? ratios[t.baseline] : NaN;
-  const verdict = !t ? "" : Number.isNaN(measured) ? "n/a" : measured <= t.max ? "pass" : "MISS";
-  return {
-    case: c.name,
-    samples_us: samples.get(c.name)!,
-    median_us: xs.length ? median(xs) : NaN,
-    min_us: xs.length ? Math.min(...xs) : NaN,
-    max_us: xs.length ? Math.max(...xs) : NaN,
-    ratios,
-    target: t ? `≤ ${t.max}× ${t.baseline.replace("-", " ")}` : "",
-    verdict,
-    engines: [...(engines.get(c.name) ?? [])],
-  };
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    pin: { type: "string", default: "both" },
+    only: { type: "string" },
+    runtimes: { type: "string", default: "deno,bun" },
+    messages: { type: "string" },
+    warmup: { type: "string" },
+    "no-micro": { type: "boolean", default: false },
+    out: { type: "string", default: join(BENCH_DIR, "out") },
+    results: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
 });
-
-// ---------------------------------------------------------------------------------------
-
-const fmt = (x: number, digits: number) => Number.isNaN(x) ? "–" : x.toFixed(digits);
-const table = [
-  ["case", "median µs", "min–max µs", "× C block", "× C spin", "× C unix", "target", "verdict"],
-  ...rows.map((r) => [
-    r.case,
-    fmt(r.median_us, 1),
-    `${fmt(r.min_us, 1)}–${fmt(r.max_us, 1)}`,
-    ...BASELINES.map((b) => Number.isNaN(r.ratios[b]) ? "" : fmt(r.ratios[b], 2)),
-    r.target,
-    r.verdict,
-  ]),
-];
-const numeric = [false, true, true, true, true, true, false, false];
-console.log(
-  `\nPipe ping-pong, 64-byte messages: ${rounds} rounds × ${messages} round trips ` +
-    `(pin ${pin}, driver ${CURRENT}, ${seconds.toFixed(0)} s)`,
-);
-for (const line of renderTable(table, numeric)) console.log(line);
-console.log(
-  "Ratios are medians of per-round ratios. c-unix and the *-unix-builtin rows are Unix " +
-    "stream sockets,\nnot pipes: they show what each runtime offers built in, not a target.",
-);
-const notIoUring = rows.filter((r) => r.engines.some((e) => e !== "io_uring"));
-if (notIoUring.length) {
-  console.log(`Wait engine was not io_uring for: ${notIoUring.map((r) => r.case).join(", ")}`);
+if (values.help) {
+  const doc = readFileSync(new URL(import.meta.url), "utf8");
+  console.log(/Usage:[\s\S]*?(?=\n \*\n \* @module)/.exec(doc)![0].replace(/^ \* ?/gm, ""));
+  process.exit(0);
 }
+
+const quick = values.quick!;
+const base = quick ? QUICK : FULL;
+const scale: Scale = {
+  messages: intOption(values.messages ?? `${base.messages}`, "messages", 1),
+  warmup: intOption(values.warmup ?? `${base.warmup}`, "warmup"),
+};
+const rounds = intOption(values.rounds ?? (quick ? "1" : "5"), "rounds", 1);
+const pins = values.pin === "both" ? ["split", "same"] : [values.pin!];
+const placements = pins.map((pin) => ({ pin, ...placement(pin) })); // checks --pin
+const runtimes = values.runtimes!.split(",").filter(Boolean) as RuntimeName[];
+for (const r of runtimes) {
+  if (r !== "deno" && r !== "bun") throw new TypeError(`--runtimes: unknown runtime ${r}`);
+}
+const groups = values.only === undefined ? GROUPS : values.only.split(",").map((g) => {
+  if (!GROUPS.includes(g as GroupName)) throw new TypeError(`--only: unknown group ${g}`);
+  return g as GroupName;
+});
+const OUT = values.out!;
+mkdirSync(OUT, { recursive: true });
+
+// ---- the C baselines, compiled here ---------------------------------------------------
+
+const C_BINARY = join(OUT, "baseline");
+let noC: string | undefined;
+try {
+  run("gcc", ["-O2", "-Wall", "-Wextra", "-o", C_BINARY, join(BENCH_DIR, "baseline.c")], 120_000);
+} catch (e) {
+  noC = `gcc could not build bench/baseline.c (install gcc and libc6-dev): ${
+    e instanceof Error ? e.message.split("\n")[0] : e
+  }`;
+  console.error(`C baselines skipped: ${noC}`);
+}
+const impls: Impl[] = [...(noC || !existsSync(C_BINARY) ? [] : ["c" as const]), ...runtimes];
+
+// ---- the plan: launches in order ------------------------------------------------------
+
+interface Launch {
+  round: number;
+  pin: string;
+  parentCpu?: number;
+  peerCpu?: number;
+  group: GroupName;
+  impl: Impl;
+  cases: CaseDef[];
+}
+
+const plan: Launch[] = [];
+for (let round = 0; round < rounds; round++) {
+  for (const p of placements) {
+    for (const group of groups) {
+      for (const impl of impls) {
+        const cases = groupCases(group, impl, scale);
+        if (cases.length > 0) plan.push({ round, ...p, group, impl, cases });
+      }
+    }
+  }
+}
+const totalCases = plan.reduce((n, l) => n + l.cases.length, 0);
+
+// ---- running one launch ---------------------------------------------------------------
+
+/** What one launch gave. */
+interface Outcome {
+  results: CaseResult[];
+  placement: string;
+  error?: string;
+}
+
+/** A pair that takes longer has hung (a bug): it is killed, and the run goes on. */
+const LAUNCH_TIMEOUT = (quick ? 3 : 20) * 60_000;
+
+function command(l: Launch): [string, string[]] {
+  const spec = l.cases.map((c) => `${keyOf(c)}:${c.messages}:${c.warmup}:${c.batch}`).join(",");
+  const inner: [string, string[]] = l.impl === "c"
+    ? [C_BINARY, [l.group, String(l.peerCpu ?? -1), spec]]
+    : scriptCommand(l.impl, "side.ts", [
+      l.group,
+      "--cases",
+      spec,
+      ...(l.peerCpu === undefined ? [] : ["--peer-cpu", String(l.peerCpu)]),
+    ]);
+  return pinned(l.parentCpu, inner);
+}
+
+function runLaunch(l: Launch, onCase: (c: CaseDef) => void): Promise<Outcome> {
+  const [program, args] = command(l);
+  const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const observer = new PlacementObserver();
+  const results: CaseResult[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => stderr = (stderr + d).slice(-4000));
+  const lines = createInterface({ input: child.stdout! });
+  let problem: string | undefined;
+  lines.on("line", (line) => {
+    let parsed: { pids?: number[] } & Partial<CaseResult>;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      problem ??= `not a result: ${line.slice(0, 200)}`;
+      return;
+    }
+    if (parsed.pids) return observer.watch(parsed.pids);
+    observer.sample();
+    const expected = l.cases[results.length];
+    if (expected === undefined || parsed.case !== keyOf(expected)) {
+      problem ??= `unexpected result ${line.slice(0, 200)}`;
+      return;
+    }
+    results.push(parsed as CaseResult);
+    onCase(expected);
+  });
+  const sampler = setInterval(() => observer.sample(), 50);
+  const timer = setTimeout(() => {
+    problem ??= `timed out after ${LAUNCH_TIMEOUT / 1000} s`;
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch { /* gone */ }
+  }, LAUNCH_TIMEOUT);
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) => {
+      clearInterval(sampler);
+      clearTimeout(timer);
+      if (code !== 0 || results.length !== l.cases.length) {
+        problem ??= `${
+          signal ?? `exit code ${code}`
+        } after ${results.length} of ${l.cases.length} cases`;
+      }
+      const error = problem === undefined
+        ? undefined
+        : `${problem}${
+          stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""
+        }`;
+      resolve({ results, placement: placementName(observer.processes), error });
+    });
+  });
+}
+
+// ---- progress -------------------------------------------------------------------------
+
+const tty = process.stderr.isTTY === true;
+const started = performance.now();
+let doneCases = 0;
+function clock(seconds: number): string {
+  const s = Math.round(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+function progress(l: Launch, c: CaseDef | undefined, index: number): void {
+  const elapsed = (performance.now() - started) / 1000;
+  const left = doneCases === 0
+    ? ""
+    : `, about ${clock(elapsed * (totalCases / doneCases - 1))} left`;
+  const what = c ? `${c.mech} ${c.mode} ${c.kind} ${c.size} B` : "starting";
+  const line = `[${doneCases}/${totalCases}] round ${l.round + 1}/${rounds} ${l.pin} · ` +
+    `launch ${index + 1}/${plan.length} ${l.impl} ${l.group}: ${what} · ${clock(elapsed)}${left}`;
+  if (tty) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 120) - 1)}`);
+  else if (c === undefined) console.error(line);
+}
+
+// ---- the run ----------------------------------------------------------------------------
+
+const load0 = loadavg();
+const versions = {
+  driver: CURRENT,
+  deno: version(runtimeBinary("deno"), ["--version"]).replace(/^deno /, ""),
+  bun: version(runtimeBinary("bun"), ["--version"]),
+  gcc: noC ? "none" : version("gcc", ["--version"]),
+  kernel: release(),
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model ?? "unknown",
+};
+console.error(
+  `sysipc benchmark suite: ${quick ? "quick" : "full"}, ${rounds} round(s), pin ${
+    pins.join(" and ")
+  }, ` +
+    `${plan.length} launches, ${totalCases} cases; deno ${versions.deno}, bun ${versions.bun}, ` +
+    `Linux ${versions.kernel}, ${versions.cpus} CPUs, load ${
+      load0.map((x) => x.toFixed(2)).join(" ")
+    }`,
+);
+
+const samples = new Map<string, (Sample | null)[]>();
+const observed = new Map<string, Set<string>>();
+const failures: string[] = [];
+for (const [index, l] of plan.entries()) {
+  progress(l, undefined, index);
+  const outcome = await runLaunch(l, (c) => {
+    doneCases++;
+    progress(l, c, index);
+  });
+  if (outcome.error) {
+    failures.push(`round ${l.round + 1} ${l.pin} ${l.impl} ${l.group}: ${outcome.error}`);
+    if (tty) process.stderr.write("\n");
+    console.error(`FAILED: ${failures.at(-1)}`);
+    doneCases += l.cases.length - outcome.results.length;
+  }
+  for (const [i, c] of l.cases.entries()) {
+    const id = `${l.pin}|${l.impl}|${keyOf(c)}`;
+    const list = samples.get(id) ?? Array(rounds).fill(null);
+    const r = outcome.results[i];
+    list[l.round] = r === undefined ? null : {
+      mean_ns: r.mean_ns,
+      p50_ns: r.p50_ns,
+      p99_ns: r.p99_ns,
+      bytes: r.bytes,
+      messages: r.messages,
+      engine: r.engine,
+    };
+    samples.set(id, list);
+    const seen = observed.get(id) ?? new Set();
+    observed.set(id, seen.add(outcome.placement));
+  }
+}
+if (tty) process.stderr.write("\n");
+const seconds = (performance.now() - started) / 1000;
+
+// ---- the micro-benchmarks -------------------------------------------------------------
+
+let micro: Micro | undefined;
+if (!values["no-micro"]) {
+  micro = { ffi: {}, alloc: {} };
+  for (const runtime of runtimes) {
+    console.error(`FFI micro-benchmarks and allocation check on ${runtime}…`);
+    // Allocation is measured on V8's heap only (bench/alloc.ts says why).
+    const scripts = runtime === "deno"
+      ? [["ffi_bench.ts", micro.ffi], ["alloc.ts", micro.alloc]] as const
+      : [["ffi_bench.ts", micro.ffi]] as const;
+    for (const [script, into] of scripts) {
+      try {
+        const [program, args] = scriptCommand(runtime, script, ["--json"]);
+        const flags = script === "alloc.ts"
+          ? ["run", "-A", "--v8-flags=--expose-gc,--min-semi-space-size=64", ...args.slice(2)]
+          : args;
+        into[runtime] = JSON.parse(run(program, flags, 300_000).trim().split("\n").pop()!);
+      } catch (e) {
+        failures.push(`${script} on ${runtime}: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
+}
+
+const meta: Meta = {
+  date: new Date().toISOString(),
+  command: `${CURRENT} bench/run.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  mode: quick ? "quick" : "full",
+  rounds,
+  placements: pins,
+  scale,
+  versions,
+  load_start: load0,
+  load_end: loadavg(),
+  seconds: Math.round(seconds),
+  no_c: noC,
+  failures,
+};
+const records = buildRecords(
+  plan.flatMap((l) => l.round === 0 ? l.cases.map((c) => ({ pin: l.pin, c })) : []),
+  samples,
+  observed,
+  rounds,
+);
+const written = writeReports({ meta, records, micro }, OUT, values.results!);
+console.log(written.summary);
+console.log(`\nWrote ${written.files.join(", ")}`);
 if (failures.length) {
-  console.log(`\n${failures.length} failed run(s):`);
+  console.log(`\n${failures.length} failure(s):`);
   for (const f of failures) console.log(`  ${f}`);
-}
-
-writeFileSync(
-  JSON_PATH,
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      config: {
-        rounds,
-        messages,
-        warmup,
-        spin_us: spin ?? "default",
-        pin,
-        message_bytes: 64,
-        quick,
-      },
-      versions,
-      seconds: Math.round(seconds),
-      order: CASES.map((c) => c.name),
-      results: rows.map((r) => ({
-        ...r,
-        // JSON has no NaN: failed samples and missing ratios become null.
-        samples_us: r.samples_us.map((x) => Number.isNaN(x) ? null : x),
-        median_us: Number.isNaN(r.median_us) ? null : r.median_us,
-        min_us: Number.isNaN(r.min_us) ? null : r.min_us,
-        max_us: Number.isNaN(r.max_us) ? null : r.max_us,
-        ratios: Object.fromEntries(
-          BASELINES.map((b) => [b, Number.isNaN(r.ratios[b]) ? null : round3(r.ratios[b])]),
-        ),
-      })),
-      failures,
-    },
-    null,
-    2,
-  ) + "\n",
-);
-console.log(`\nWrote ${JSON_PATH}`);
-if (failures.length) process.exit(1);
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  process.exit(1);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Doorbell, DoorbellState, Runtime } from "./shim.ts";
-import type { Functions, NativeType, SymbolDef } from "./symbols.ts";
+import type { Functions, NativePointer, NativeType, SymbolDef } from "./symbols.ts";
 
 /** A pointer as `bun:ffi` represents it. */
 export type Pointer = number & { __pointer__: null };
@@ -52,6 +52,9 @@ const types: Record<NativeType, number> = {
   isize: FFIType.i64,
   usize: FFIType.u64,
   buffer: FFIType.ptr,
+  // Bun passes a JS number to a pointer parameter as a double converted to an address,
+  // which cannot hold every 64-bit value (-1): "pointer" values are 64-bit integers here.
+  pointer: FFIType.i64,
 };
 
 const RTLD_NOW = 2;
@@ -104,7 +107,7 @@ const bun: Runtime = {
     if (!handle) throw new Error(`dlopen failed for ${path}`);
     const defs: Record<string, { args: number[]; returns: number; ptr: Pointer }> = {};
     for (const [name, def] of Object.entries(symbols)) {
-      const address = dlsym(handle, cString(name));
+      const address = dlsym(handle, cString(def.name ?? name));
       if (!address) continue;
       defs[name] = {
         args: def.parameters.map((t) => types[t]),
@@ -119,6 +122,10 @@ const bun: Runtime = {
   },
   addressOf(view) {
     return ptr(view as Uint8Array);
+  },
+  pointer(value) {
+    const n = BigInt.asIntN(64, value);
+    return (Number.isSafeInteger(Number(n)) ? Number(n) : n) as unknown as NativePointer;
   },
   maxMemory: 2 ** 32, // measured: toArrayBuffer of 2^32 + 1 bytes fails ("Out of memory")
   memory(address, length) {

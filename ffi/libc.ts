@@ -8,7 +8,7 @@
 import { arch } from "node:process";
 import { errnoNumber, IpcError, setErrnoDescriber } from "./errors.ts";
 import { runtime } from "./runtime.ts";
-import { type Functions, type Symbols, symbols } from "./symbols.ts";
+import { type Functions, type NativePointer, type Symbols, symbols } from "./symbols.ts";
 
 /** Libraries tried for the C library, in order; the first that opens is libc. */
 export const LIBC_CANDIDATES: readonly string[] = [
@@ -80,6 +80,13 @@ export function errno(): number {
 }
 
 setErrnoDescriber((n) => runtime.cstring(libc.strerror(n)));
+
+/**
+ * The offset -1 ("the current position", the only one sysipc passes) for `preadv2` and
+ * `pwritev2`, as their `"pointer"` parameter takes it (see the hot-path rule in
+ * `ffi/symbols.ts`).
+ */
+export const CURRENT_POSITION: NativePointer | null = runtime.pointer(-1n);
 
 /** The EINTR errno value. */
 export const EINTR: number = errnoNumber("EINTR");

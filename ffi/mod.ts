@@ -37,6 +37,7 @@ export {
   type JsParams,
   type JsResult,
   type NativeParam,
+  type NativePointer,
   type NativeType,
   type SymbolDef,
   type Symbols,

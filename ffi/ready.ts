@@ -6,7 +6,14 @@
  * @module
  */
 import { IpcError } from "./errors.ts";
-import { deadlineOf, remaining, type WaitContext, waitFd, type WaitOptions } from "./wait/mod.ts";
+import {
+  deadlineOf,
+  remaining,
+  type WaitContext,
+  waitFd,
+  waitFdAttempt,
+  type WaitOptions,
+} from "./wait/mod.ts";
 
 /** What an async operation needs to know about its handle. */
 export interface ReadyTarget {
@@ -38,7 +45,8 @@ export function readiness(
 
 /**
  * Runs `attempt` until it gives a result, waiting for `events` between tries; the timeout
- * covers the whole operation.
+ * covers the whole operation. While the wait spins, the engine makes the attempts itself
+ * (`waitFdAttempt`), one system call per event-loop turn.
  *
  * @param target The handle's descriptor, context and closed check.
  * @param events The poll events to wait for.
@@ -62,8 +70,9 @@ export async function untilReady<T>(
       throw IpcError.of("EAGAIN", target.context.syscall, target.context.path);
     }
     const left = waits === 0 ? options : remaining(options, deadline);
-    await waitFd(target.fd, events, left, target.context);
+    const got = await waitFdAttempt(target.fd, events, attempt, left, target.context);
     const error = target.closed();
     if (error !== undefined) throw error;
+    if (got !== undefined) return got;
   }
 }

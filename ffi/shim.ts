@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Functions, SymbolDef } from "./symbols.ts";
+import type { Functions, NativePointer, SymbolDef } from "./symbols.ts";
 
 /**
  * What a doorbell is asked to do:
@@ -47,6 +47,12 @@ export interface Runtime {
    * right before the call that uses it, or use a view over an explicit `ArrayBuffer`.
    */
   addressOf(view: ArrayBufferView): number;
+  /**
+   * A 64-bit value to pass as a `"pointer"` parameter (see the hot-path rule in
+   * `ffi/symbols.ts`): a Deno pointer object (`null` for 0), a Bun 64-bit integer. Make it
+   * once and keep it: on Deno, making one allocates.
+   */
+  pointer(value: bigint): NativePointer | null;
   /** An `ArrayBuffer` over native memory, without copying. */
   memory(address: bigint, length: number): ArrayBuffer;
   /** The most bytes `memory()` can view as one `ArrayBuffer` on this runtime. */

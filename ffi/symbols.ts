@@ -10,6 +10,24 @@
  * - Variadic C functions (`open`, `fcntl`, `syscall`) are declared with their full
  *   argument list, which is sound on Linux x86_64 and aarch64.
  *
+ * The hot-path rule (measured on Deno 2.9.6; PLATFORM.md and bench/ffi_bench.ts): Deno
+ * calls a symbol on its fast path only when every parameter is `i32`, `u32`, `buffer` or
+ * `pointer` and the call site is monomorphic (one JS call site calls one symbol); any
+ * 64-bit integer parameter (`i64`, `u64`, `isize`, `usize`) costs ≈ 250–400 ns more per
+ * call, with a malloc/free inside Deno. Bun has no such cliff. So every symbol called per
+ * message or per wait declares:
+ * - sizes and counts as `u32` where each value passed is below 2^31 (every transfer is
+ *   capped at `MAX_TRANSFER` = 0x7ffff000): a 32-bit argument reaches C zero-extended on
+ *   x86_64 and aarch64 (a 32-bit register write clears the upper half), and below 2^31 a
+ *   sign extension would give the same bits, so the callee's 64-bit `size_t` holds the
+ *   exact value. tests/ffi_abi_test.ts checks this on both runtimes, cold and JIT-hot,
+ *   through a C function that reads the full 64-bit registers;
+ * - a constant 64-bit value (`preadv2`'s offset -1) as `"pointer"`, passed as a value made
+ *   once by `runtime.pointer()` (a pointer object on Deno, a 64-bit integer on Bun);
+ * - a raw `syscall` through one of the aliases below, whose arguments are 32-bit or
+ *   `buffer` (an alias names its C symbol in `name`; the key says what it is for).
+ * Calls made once per object (`mmap`, `ftruncate`, setup syscalls) keep their exact C types.
+ *
  * @module
  */
 
@@ -22,7 +40,8 @@ export type NativeType =
   | "u64"
   | "isize"
   | "usize"
-  | "buffer";
+  | "buffer"
+  | "pointer";
 
 /** A parameter type: any native type but `"void"`. */
 export type NativeParam = Exclude<NativeType, "void">;
@@ -35,7 +54,15 @@ export interface SymbolDef {
   readonly result: NativeType;
   /** Whether the library may lack it (the function is then `null`). */
   readonly optional?: boolean;
+  /** The C symbol, when the key is an alias (another declaration of the same function). */
+  readonly name?: string;
 }
+
+/**
+ * The JS value of a `"pointer"` parameter: made by `runtime.pointer()`, opaque (a Deno
+ * pointer object, a Bun 64-bit integer).
+ */
+export type NativePointer = { readonly __nativePointer: unique symbol };
 
 /** The symbol table. */
 export const symbols = {
@@ -56,6 +83,22 @@ export const symbols = {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
     result: "i32",
   },
+  // The same, for the wait engine's per-wait system call io_uring_enter(unsigned fd,
+  // u32 to_submit, u32 min_complete, u32 flags, const void *argp, size_t argsz): every
+  // argument is 32-bit (the kernel truncates each to its declared type) or a pointer,
+  // which keeps Deno on its fast path.
+  syscall_u32: {
+    name: "syscall",
+    parameters: ["i32", "u32", "u32", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  // The same, for futex(u32 *uaddr, int op, u32 val, const struct timespec *timeout,
+  // u32 *uaddr2, u32 val3): the word as a one-element view over the shared memory.
+  syscall_futex: {
+    name: "syscall",
+    parameters: ["i32", "buffer", "i32", "u32", "buffer", "buffer", "u32"],
+    result: "i32",
+  },
 
   // int open(const char *path, int flags, mode_t mode)
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
@@ -63,20 +106,22 @@ export const symbols = {
   access: { parameters: ["buffer", "i32"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
-  // ssize_t read(int fd, void *buf, size_t count)
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  // ssize_t write(int fd, const void *buf, size_t count)
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
-  preadv2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count): count as u32 (hot path; < 2^31 always)
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // ssize_t write(int fd, const void *buf, size_t count): count as u32, as for read
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags):
+  // the offset is always -1 (the current position), passed as runtime.pointer(-1n)
+  preadv2: { parameters: ["i32", "buffer", "i32", "pointer", "i32"], result: "i32" },
   // ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
-  pwritev2: { parameters: ["i32", "buffer", "i32", "i64", "i32"], result: "i32" },
+  pwritev2: { parameters: ["i32", "buffer", "i32", "pointer", "i32"], result: "i32" },
   // int pipe2(int pipefd[2], int flags)
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // int fcntl(int fd, int cmd, long arg)
   fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
-  // int poll(struct pollfd *fds, nfds_t nfds, int timeout)
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  // int poll(struct pollfd *fds, nfds_t nfds, int timeout): the kernel takes nfds as an
+  // unsigned int, so u32 is exact
+  poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
   // int mkfifo(const char *path, mode_t mode)
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   // int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
@@ -165,10 +210,10 @@ export const symbols = {
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   // int shutdown(int fd, int how)
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
-  // ssize_t send(int fd, const void *buf, size_t len, int flags)
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
-  // ssize_t recv(int fd, void *buf, size_t len, int flags)
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  // ssize_t send(int fd, const void *buf, size_t len, int flags): len as u32, as for read
+  send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  // ssize_t recv(int fd, void *buf, size_t len, int flags): len as u32, as for read
+  recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   // ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
   sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   // ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -187,9 +232,10 @@ export const symbols = {
   unlink: { parameters: ["buffer"], result: "i32" },
 
   // signal
-  // int sigqueue(pid_t pid, int sig, const union sigval value): the union is passed as a
-  // 64-bit integer (it is one pointer wide)
-  sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  // int sigqueue(pid_t pid, int sig, const union sigval value): the union is one register
+  // wide; sysipc sends an int (sival_int) with the upper half zero, which a u32 argument
+  // gives (see the hot-path rule above) on Deno's fast path
+  sigqueue: { parameters: ["i32", "i32", "u32"], result: "i32" },
   // int killpg(pid_t pgrp, int sig)
   killpg: { parameters: ["i32", "i32"], result: "i32" },
   // pid_t getpgid(pid_t pid)
@@ -325,10 +371,12 @@ export type Symbols = typeof symbols;
 
 /** The JS value a parameter of native type `T` takes. */
 export type JsParam<T extends NativeParam> = T extends "buffer" ? ArrayBufferView | null
+  : T extends "pointer" ? NativePointer | null
   : T extends "i64" | "u64" | "isize" | "usize" ? number | bigint
   : number;
 /** The JS value a result of native type `T` comes back as. */
 export type JsResult<T extends NativeType> = T extends "void" ? void
+  : T extends "pointer" ? NativePointer | null
   : T extends "i64" | "u64" | "isize" | "usize" ? bigint
   : number;
 /** The JS parameter list of a native parameter list. */

@@ -14,11 +14,18 @@
  * stands for what changes from run to run, such as pids and times, and a run of spaces for
  * one or more).
  *
+ * Every example must also clean up after itself: as root (with util-linux `unshare`), the
+ * script runs in private IPC and mount namespaces, with a fresh /dev/shm and a POSIX
+ * message-queue filesystem of its own, so that any System V object, shared-memory or
+ * semaphore name or message queue still there after an example ends is that example's
+ * leak, and fails it. Where namespaces cannot be made, that check is skipped, and the script
+ * says so.
+ *
  * Usage: deno run -A scripts/examples.ts [--timeout 20000] [--programs-only]
  *
  * @module
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -40,6 +47,67 @@ const { values } = parseArgs({
   },
 });
 const timeoutMs = Number(values.timeout);
+
+/** Where the private namespace mounts its message-queue filesystem (inside its /dev/shm). */
+const MQUEUE = "/dev/shm/.mqueue";
+const isolated = process.env.SYSIPC_EXAMPLES_NAMESPACE === "1";
+if (
+  !isolated && process.getuid?.() === 0 &&
+  spawnSync("unshare", ["--ipc", "--mount", "true"]).status === 0
+) {
+  // Run again in private IPC and mount namespaces (see the module doc).
+  const setup = `set -e; mount -t tmpfs -o mode=1777 tmpfs /dev/shm; mkdir ${MQUEUE}; ` +
+    `mount -t mqueue mqueue ${MQUEUE}; exec "$@"`;
+  const self = [
+    join(ROOT, "node_modules/.bin/deno"),
+    "run",
+    "-A",
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ];
+  const r = spawnSync("unshare", ["--ipc", "--mount", "sh", "-c", setup, "sh", ...self], {
+    stdio: "inherit",
+    env: { ...process.env, SYSIPC_EXAMPLES_NAMESPACE: "1" },
+  });
+  process.exit(r.status ?? 1);
+}
+
+/** The IPC objects that exist now (all of them are the examples', in the namespace). */
+function ipcObjects(): Set<string> {
+  const found = new Set<string>();
+  for (const kind of ["shm", "msg", "sem"]) {
+    const lines = readFileSync(`/proc/sysvipc/${kind}`, "utf8").trim().split("\n").slice(1);
+    for (const line of lines) found.add(`System V ${kind} id ${line.trim().split(/\s+/)[1]}`);
+  }
+  for (const name of readdirSync("/dev/shm")) {
+    if (`/dev/shm/${name}` !== MQUEUE) found.add(`/dev/shm/${name}`);
+  }
+  for (const name of readdirSync(MQUEUE)) found.add(`${MQUEUE}/${name}`);
+  return found;
+}
+
+/** Removes what an example left behind, so that the next one starts clean. */
+function removeObjects(objects: string[]): void {
+  for (const object of objects) {
+    const sysv = /^System V (shm|msg|sem) id (\d+)$/.exec(object);
+    if (sysv) spawnSync("ipcrm", [{ shm: "-m", msg: "-q", sem: "-s" }[sysv[1]!]!, sysv[2]!]);
+    else rmSync(object, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `body`, then fails with what it left behind (in the namespace), and removes that.
+ *
+ * @returns "" or why the example failed the check.
+ */
+async function leakChecked(body: () => Promise<void>): Promise<string> {
+  if (!isolated) return await body(), "";
+  const before = ipcObjects();
+  await body();
+  const left = [...ipcObjects()].filter((o) => !before.has(o));
+  removeObjects(left);
+  return left.length === 0 ? "" : `left behind ${left.join(", ")}`;
+}
 
 /** One example: where it is, its code, and whether it is only type-checked. */
 interface Example {
@@ -188,7 +256,9 @@ try {
     }
     const times: string[] = [];
     for (const [runtime, argv] of Object.entries(RUNTIMES)) {
-      const r = await run(argv(files[i]!), dir);
+      let r!: Outcome;
+      const leak = await leakChecked(async () => void (r = await run(argv(files[i]!), dir)));
+      if (r.ok && leak !== "") Object.assign(r, { ok: false, why: leak });
       if (r.ok) {
         times.push(`${runtime} ${r.seconds.toFixed(1)} s`);
         continue;
@@ -229,7 +299,11 @@ for (const program of programs) {
   }
   const times: string[] = [];
   for (const [runtime, argv] of Object.entries(RUNTIMES)) {
-    const r = await run(argv(join(ROOT, program)), ROOT);
+    let r!: Outcome;
+    const leak = await leakChecked(async () =>
+      void (r = await run(argv(join(ROOT, program)), ROOT))
+    );
+    if (r.ok && leak !== "") Object.assign(r, { ok: false, why: leak });
     const lines = r.output.split("\n");
     const used = new Set<number>();
     const missing = expected.filter((re) => {
@@ -253,6 +327,9 @@ for (const program of programs) {
 const ran = examples.filter((e) => !e.ignore).length;
 console.log(
   `examples: ${ran} run on deno and bun, ${examples.length - ran} type-checked only, ` +
-    `${programs.length} programs of examples/ run on both, ${failed} failure(s)`,
+    `${programs.length} programs of examples/ run on both, ${failed} failure(s)` +
+    (isolated
+      ? "; IPC objects left behind were checked"
+      : "; leaks not checked (needs root and unshare)"),
 );
 process.exit(failed ? 1 : 0);

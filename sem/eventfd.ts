@@ -13,7 +13,7 @@ import {
   fromFdOwnership,
   type Ownership,
 } from "../ffi/handle.ts";
-import { describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
+import { CURRENT_POSITION, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec, pollfd } from "../ffi/structs.ts";
 import {
@@ -79,6 +79,8 @@ function create(options: EventFdOptions | undefined): number {
 export class EventFd extends FdHandle {
   #io = new DataView(new ArrayBuffer(8 + iovec.size + pollfd.size));
   #value = new BigUint64Array(this.#io.buffer, 0, 1);
+  /** The counter's cell as two 32-bit halves (little-endian): read and written with no bigint. */
+  #halves = new Uint32Array(this.#io.buffer, 0, 2);
   #iov = new DataView(this.#io.buffer, 8, iovec.size);
   #poll = new DataView(this.#io.buffer, 8 + iovec.size, pollfd.size);
   #context: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
@@ -159,14 +161,29 @@ export class EventFd extends FdHandle {
    */
   signal(n = 1): void {
     const fd = this.use("write");
-    this.#value[0] = BigInt(checkInteger(n, "n", 0, Number.MAX_SAFE_INTEGER));
-    retryWithDeadline(() => libc.write(fd, this.#value, 8), undefined, "write");
+    checkInteger(n, "n", 0, Number.MAX_SAFE_INTEGER);
+    // No closure, no bigint: this is a hot path (bench/alloc.ts measures it).
+    this.#halves[0] = n % 0x100000000;
+    this.#halves[1] = Math.floor(n / 0x100000000);
+    while (libc.write(fd, this.#value, 8) < 0) {
+      const e = errno();
+      if (e !== EINTR) throw new IpcError({ errno: e, syscall: "write" });
+    }
+  }
+
+  /** The counter's cell as a number (exact up to 2^53 - 1). */
+  #taken(): number {
+    // Small counts stay small integers (a double would be boxed on the heap).
+    const high = this.#halves[1]!;
+    return high === 0 ? this.#halves[0]! : high * 0x100000000 + this.#halves[0]!;
   }
 
   /** One read without waiting: the value taken, or `undefined` when the counter is 0. */
   #tryRead(fd: number): number | undefined {
     while (true) {
-      if (libc.preadv2(fd, this.#iov, 1, -1, C.RWF_NOWAIT) === 8) return Number(this.#value[0]);
+      if (libc.preadv2(fd, this.#iov, 1, CURRENT_POSITION, C.RWF_NOWAIT) === 8) {
+        return this.#taken();
+      }
       const e = errno();
       if (e === EAGAIN) return undefined;
       if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
@@ -228,8 +245,11 @@ export class EventFd extends FdHandle {
     checkWaitOptions(options);
     const timeout = syncTimeout(options);
     if (timeout === undefined) {
-      retryWithDeadline(() => libc.eventfd_read(fd, this.#value), undefined, "read");
-      return Number(this.#value[0]);
+      while (libc.eventfd_read(fd, this.#value) < 0) {
+        const e = errno();
+        if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
+      }
+      return this.#taken();
     }
     const deadline = performance.now() + timeout;
     const cell = this.#poll;

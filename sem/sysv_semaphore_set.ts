@@ -493,7 +493,11 @@ export class SysVSemaphoreSet implements Disposable {
       return;
     }
     if (timeout === undefined) {
-      retryWithDeadline(() => libc.semop(id, blocking, n), undefined, "semop", `semid ${id}`);
+      // No closure and no path string unless it fails: this is a hot path (bench/alloc.ts).
+      while (libc.semop(id, blocking, n) !== 0) {
+        const e = errno();
+        if (e !== EINTR) throw new IpcError({ errno: e, syscall: "semop", path: `semid ${id}` });
+      }
       return;
     }
     const deadline = performance.now() + timeout;

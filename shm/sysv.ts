@@ -185,9 +185,9 @@ export class SysVSharedMemory implements Disposable {
    * ```ts
    * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
    * const shm = SysVSharedMemory.get("private", { create: true, size: 1 });
+   * shm.remove(); // destroyed once no process has it attached
    * shm.close();
    * console.log(shm.closed); // true
-   * SysVSharedMemory.get("private", { create: true, size: 1 }).remove();
    * ```
    */
   get closed(): boolean {
@@ -347,9 +347,9 @@ export class SysVSharedMemory implements Disposable {
    * import { SysVSharedMemory } from "@sysipc/sysipc/shm";
    * const shm = SysVSharedMemory.get("private", { create: true, size: 4096 });
    * const bytes = shm.attach();
-   * shm.close(); // detaches: bytes.length is 0 now
+   * shm.remove(); // destroyed at the last detach
+   * shm.close(); // detaches: bytes.length is 0 now, and the segment is gone
    * console.log(bytes.length); // 0
-   * SysVSharedMemory.get("private", { create: true, size: 1 }).remove();
    * ```
    */
   close(): void {

@@ -38,6 +38,8 @@ export interface FutexWord {
   readonly index: number;
   /** The word's address: `futexWord` computes it once (it never moves). */
   readonly address: number;
+  /** The word alone, as the `futex` system call takes it (`libc.syscall_futex`). */
+  readonly cell: Int32Array;
 }
 
 /**
@@ -48,13 +50,15 @@ export interface FutexWord {
  * @returns The word.
  */
 export function futexWord(view: Int32Array, index: number): FutexWord {
-  return { view, index, address: runtime.addressOf(view) + index * 4 };
+  const cell = view.subarray(index, index + 1);
+  return { view, index, address: runtime.addressOf(view) + index * 4, cell };
 }
 
 /** How a futex wait ended: woken (or spuriously returned), or the word had changed. */
 export type FutexResult = "woken" | "changed";
 
-const sleepTime = new DataView(new ArrayBuffer(timespec.size));
+const sleepBytes = new Uint8Array(new ArrayBuffer(timespec.size));
+const sleepTime = new DataView(sleepBytes.buffer);
 
 /**
  * Waits, blocking the calling thread, while `word` holds `expected`.
@@ -76,14 +80,22 @@ export function waitFutexSync(
   try {
     retryWithDeadline(
       (left) => {
-        let ts = 0;
+        let ts: Uint8Array | null = null;
         if (left !== undefined) {
           const ns = Math.round(left * 1e6);
           sleepTime.setBigInt64(timespec.offsets.tv_sec, BigInt(Math.floor(ns / 1e9)), true);
           sleepTime.setBigInt64(timespec.offsets.tv_nsec, BigInt(ns % 1e9), true);
-          ts = runtime.addressOf(sleepTime);
+          ts = sleepBytes;
         }
-        return libc.syscall(C.SYS_futex, word.address, C.FUTEX_WAIT, expected, ts, 0, 0);
+        return libc.syscall_futex(
+          C.SYS_futex,
+          word.cell,
+          C.FUTEX_WAIT,
+          expected >>> 0,
+          ts,
+          null,
+          0,
+        );
       },
       timeout,
       "futex",
@@ -106,7 +118,7 @@ export function waitFutexSync(
  * @returns How many were woken.
  */
 export function wakeFutex(word: FutexWord, count = 0x7fffffff): number {
-  const woken = libc.syscall(C.SYS_futex, word.address, C.FUTEX_WAKE, count, 0, 0, 0);
+  const woken = libc.syscall_futex(C.SYS_futex, word.cell, C.FUTEX_WAKE, count, null, null, 0);
   if (woken < 0) throw new IpcError({ errno: errno(), syscall: "futex" });
   return woken;
 }

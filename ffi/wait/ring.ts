@@ -266,7 +266,7 @@ class Ring {
     this.#submitting = true;
     try {
       for (let stalls = 0; count > 0;) {
-        const n = libc.syscall(C.SYS_io_uring_enter, this.fd, count, 0, 0, 0, 0);
+        const n = libc.syscall_u32(C.SYS_io_uring_enter, this.fd, count, 0, 0, null, 0);
         if (n > 0) {
           count -= n;
           continue;
@@ -276,7 +276,7 @@ class Ring {
         if ((e === EAGAIN || e === EBUSY) && ++stalls < 100) {
           // Completions backed up: drain them, then try again.
           this.reap();
-          libc.syscall(C.SYS_io_uring_enter, this.fd, 0, 0, C.IORING_ENTER_GETEVENTS, 0, 0);
+          libc.syscall_u32(C.SYS_io_uring_enter, this.fd, 0, 0, C.IORING_ENTER_GETEVENTS, null, 0);
           continue;
         }
         throw new IpcError({ errno: e, syscall: "io_uring_enter" });
@@ -337,7 +337,7 @@ class Ring {
       Atomics.store(cq, this.#cqHead, head);
     }
     if (this.#sq[this.#sqFlags]! & C.IORING_SQ_CQ_OVERFLOW) {
-      libc.syscall(C.SYS_io_uring_enter, this.fd, 0, 0, C.IORING_ENTER_GETEVENTS, 0, 0);
+      libc.syscall_u32(C.SYS_io_uring_enter, this.fd, 0, 0, C.IORING_ENTER_GETEVENTS, null, 0);
       this.reap();
       return;
     }

@@ -1,0 +1,68 @@
+/**
+ * The message queue group:
+ * - `mq-posix`: two POSIX queues, `ping` to the child and `pong` back (10 messages of the
+ *   largest case size each);
+ * - `mq-sysv`: one private System V queue, type 10 to the child and type 11 back, as in
+ *   the classic demo.
+ * Cases: round trips and streams (the child sends on `pong`, or with type 11), `sync`
+ * (`sendSync` + `receiveSync`) and `async` (`await send` + `await receive`).
+ *
+ * @module
+ */
+import process from "node:process";
+import { MessageQueue, SysVMessageQueue } from "../../mq/mod.ts";
+import { type Group, messageChild, messageParent, type MessageWay, session } from "./_group.ts";
+
+function posixWay(send: MessageQueue, receive: MessageQueue): MessageWay {
+  return {
+    sendSync: (data) => send.sendSync(data),
+    send: (data) => send.send(data),
+    receiveSync: () => receive.receiveSync().data,
+    receive: async () => (await receive.receive()).data,
+  };
+}
+
+function sysvWay(queue: SysVMessageQueue, sendType: number, receiveType: number): MessageWay {
+  const selection = { type: receiveType };
+  return {
+    sendSync: (data) => queue.sendSync(sendType, data),
+    send: (data) => queue.send(sendType, data),
+    receiveSync: () => queue.receiveSync(selection).data,
+    receive: async () => (await queue.receive(selection)).data,
+  };
+}
+
+export const group: Group = {
+  start(cases, launch) {
+    const base = `/sysipc-bench-${process.pid}`;
+    const options = {
+      create: true,
+      exclusive: true,
+      maxMessages: 10,
+      messageSize: Math.max(1, ...cases.filter((c) => c.mech === "mq-posix").map((c) => c.size)),
+    };
+    const ping = MessageQueue.open(`${base}-ping`, options);
+    const pong = MessageQueue.open(`${base}-pong`, options);
+    const queue = SysVMessageQueue.get("private", { create: true });
+    const child = launch([base, String(queue.id)]);
+    const ways = { "mq-posix": posixWay(ping, pong), "mq-sysv": sysvWay(queue, 10, 11) };
+    return Promise.resolve(session(
+      child,
+      (c) => messageParent(c, ways[c.mech as keyof typeof ways]),
+      () => {
+        for (const q of [ping, pong]) {
+          q.unlink();
+          q.close();
+        }
+        queue.remove();
+      },
+    ));
+  },
+  async child(cases, [base, id]) {
+    using ping = MessageQueue.open(`${base}-ping`, { readOnly: true });
+    using pong = MessageQueue.open(`${base}-pong`, { writeOnly: true });
+    using queue = SysVMessageQueue.fromId(Number(id));
+    const ways = { "mq-posix": posixWay(pong, ping), "mq-sysv": sysvWay(queue, 11, 10) };
+    for (const c of cases) await messageChild(c, ways[c.mech as keyof typeof ways]);
+  },
+};
