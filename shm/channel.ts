@@ -1372,9 +1372,21 @@ export class ShmChannel implements Disposable {
     this.#publish(p, bytes.length);
   }
 
-  /** The length of the message this thread claimed at `p`. */
+  /**
+   * The length of the message this thread claimed at `p`, checked again: a peer may have
+   * overwritten it since the claim looked.
+   */
   #length(p: number): number {
-    return this.#i32[this.#stateIndex(p, (p / this.#slots) | 0) + 1]!;
+    const length = this.#i32[this.#stateIndex(p, (p / this.#slots) | 0) + 1]!;
+    if (length < 0 || length > this.#slotSize) {
+      try {
+        this.#release(p);
+      } catch {
+        // the state was overwritten too: the slot is not this thread's to give back
+      }
+      throw this.#corrupted(`message length ${length >>> 0} at position ${p}`);
+    }
+    return length;
   }
 
   /** A view of `length` bytes of the cell of `p`, reused when the length repeats. */

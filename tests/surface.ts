@@ -588,7 +588,7 @@ export const SURFACE: Entry[] = [
     "mkfifo",
     sysipc.mkfifo,
     a("path", path((ctx) => ctx.path())),
-    a("options", options({ mode: int(0, 0o7777), allowExisting: bool }), true),
+    a("options", options({ mode: int(0, 0o777), allowExisting: bool }), true),
   ),
   fn(
     "openFifoReader",
@@ -897,22 +897,31 @@ export const SURFACE: Entry[] = [
   ),
   setter("UnixConnection", "passCredentials", bool),
   method("UnixConnection", "read", a("into", into), a("options", waitOnly, true)),
-  { ...method("UnixConnection", "readSync", a("into", into)), blocks: true, prime: fill },
+  {
+    ...method(
+      "UnixConnection",
+      "readSync",
+      a("into", into),
+      a("options", options({ timeout }), true),
+    ),
+    blocks: true,
+    prime: fill,
+  },
   method("UnixConnection", "write", a("data", data), a("options", waitOnly, true)),
-  method("UnixConnection", "writeSync", a("data", data)),
+  method("UnixConnection", "writeSync", a("data", data), a("options", options({ timeout }), true)),
   method("UnixConnection", "send", a("data", data), a("options", sendOpts, true)),
   method(
     "UnixConnection",
     "sendSync",
     a("data", data),
-    a("options", options({ fds: arrayOf(fd, () => []) }), true),
+    a("options", options({ fds: arrayOf(fd, () => []), timeout }), true),
   ),
   method("UnixConnection", "receive", a("options", recvOpts, true)),
   {
     ...method(
       "UnixConnection",
       "receiveSync",
-      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253) }), true),
+      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253), timeout }), true),
     ),
     blocks: true,
     prime: fill,
@@ -960,7 +969,7 @@ export const SURFACE: Entry[] = [
     "sendToSync",
     a("address", datagramAddress, false, ["path"]),
     a("data", data),
-    a("options", options({ fds: arrayOf(fd, () => []) }), true),
+    a("options", options({ fds: arrayOf(fd, () => []), timeout }), true),
   ),
   method("UnixDatagram", "send", a("data", data), a("options", sendOpts, true)),
   method("UnixDatagram", "receiveFrom", a("options", recvOpts, true)),
@@ -968,7 +977,7 @@ export const SURFACE: Entry[] = [
     ...method(
       "UnixDatagram",
       "receiveFromSync",
-      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253) }), true),
+      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253), timeout }), true),
     ),
     blocks: true,
     prime: (self) => {

@@ -11,8 +11,8 @@ import { IpcError } from "../ffi/errors.ts";
 import { checkFd, checkInteger, checkOptions } from "../ffi/handle.ts";
 import { check, EAGAIN, EBADF, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
-import { cmsghdr, iovec, msghdr, sockaddrUn, ucred } from "../ffi/structs.ts";
-import type { WaitOptions } from "../ffi/wait/mod.ts";
+import { cmsghdr, iovec, msghdr, pollfd, sockaddrUn, ucred } from "../ffi/structs.ts";
+import { retryWithDeadline, type WaitOptions } from "../ffi/wait/mod.ts";
 import { type Address, decodeAddress } from "./address.ts";
 
 /** A process's identity as the kernel reports it for a socket peer or a message. */
@@ -137,6 +137,41 @@ export function checkReceive(options: UnixReceiveOptions | undefined): [number, 
     ? C.SCM_MAX_FD
     : checkInteger(options.maxFds, "maxFds", 0, C.SCM_MAX_FD);
   return [maxSize, maxFds];
+}
+
+const pollBuffer = new DataView(new ArrayBuffer(pollfd.size));
+
+/**
+ * The wait of a sync form given a `timeout`, after an attempt that would have blocked:
+ * blocks the calling thread in `poll` until `fd` is ready for `events` (`0`: just sleeps a
+ * little, for a send to an unconnected datagram socket, whose readiness `poll` cannot see),
+ * or the time is up.
+ *
+ * @param fd The socket.
+ * @param events `POLLIN` or `POLLOUT`, or 0.
+ * @param timeout The caller's timeout (ms).
+ * @param deadline From `deadlineOf`.
+ * @param syscall For errors.
+ * @throws {IpcError} `EAGAIN` when `timeout` is 0 (the attempt was the one try),
+ *   `ETIMEDOUT` once the deadline has passed.
+ */
+export function waitSync(
+  fd: number,
+  events: number,
+  timeout: number,
+  deadline: number,
+  syscall: string,
+): void {
+  if (timeout === 0) throw IpcError.of("EAGAIN", syscall);
+  const left = deadline - performance.now();
+  if (left <= 0) throw IpcError.of("ETIMEDOUT", syscall, undefined, "Timed out");
+  pollBuffer.setInt32(pollfd.offsets.fd, events === 0 ? -1 : fd, true);
+  pollBuffer.setInt16(pollfd.offsets.events, events, true);
+  const wait = events === 0 ? Math.min(left, 2) : left;
+  const ready = retryWithDeadline((ms) => libc.poll(pollBuffer, 1, Math.ceil(ms!)), wait, "poll");
+  if (ready === 0 && events !== 0) {
+    throw IpcError.of("ETIMEDOUT", syscall, undefined, "Timed out");
+  }
 }
 
 function setAddress(view: DataView, offset: number, address: number): void {
