@@ -57,11 +57,10 @@
  * both paths at each size: from 1 KiB up the ring was faster in nearly every runtime and
  * placement, small round trips were up to 2–4× faster through it while both sides were
  * busy, and messages sent now and then were no faster on either path. Those stay on the
- * socket until the ring is
- * needed, where a port that never needs more costs no shared memory. `await postMessage`
- * resolves once a message is in the socket's buffer or the ring: a sender that outpaces
- * its receiver waits there. A message larger than those buffers can hold waits for the
- * receiver to read its first part.
+ * socket until the ring is needed, where a port that never needs more costs no shared
+ * memory. `await postMessage` resolves once a message is in the socket's buffer or the
+ * ring: a sender that outpaces its receiver waits there. A message larger than those
+ * buffers can hold waits for the receiver to read its first part.
  *
  * ## The protocol, version 1
  *

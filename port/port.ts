@@ -114,10 +114,10 @@ const RING = 1;
  * socket` against `port ring` at each size, 64 B to 1 MiB, one and two CPUs, Deno and
  * Bun): from 1 KiB up the ring was faster in nearly every runtime and placement (15 of 16
  * medians in the last 3-round run, the other within 15 %); at 64 B it won half the time
- * (the busy-exchange rule below covers those). So once a side sends a message of at least this many
- * bytes, a burst (more messages than the socket takes at once) or a busy exchange (see
- * QUICK_RUN), it sets up its ring and from then on sends everything without descriptors
- * through it. Small messages sent now and then until that happens stay on the socket: a
+ * (the busy-exchange rule below covers those). So once a side sends a message of at least
+ * this many bytes, a burst (more messages than the socket takes at once) or a busy
+ * exchange (see QUICK_RUN), it sets up its ring and from then on sends everything without
+ * descriptors through it. Small messages sent now and then until that happens stay on the socket: a
  * port that never needs more costs no shared memory, and its idle receiver sleeps without
  * the ring's liveness checks.
  */
