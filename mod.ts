@@ -5,7 +5,8 @@
  * Available so far: anonymous pipes and `spawn` (`./pipe`), named pipes (`./fifo`),
  * shared memory and a shared-memory message channel (`./shm`), signal names and signals
  * (`./signal`), Unix domain sockets (`./uds`), POSIX and System V message queues (`./mq`),
- * semaphores and eventfd (`./sem`), and the raw layer (`./ffi`).
+ * semaphores and eventfd (`./sem`), a message port between processes (`./port`), and the
+ * raw layer (`./ffi`).
  *
  * @example A pipe to a child process
  * ```ts
@@ -48,6 +49,7 @@ export {
   type SysVSemaphoreSetOptions,
   type SysVSemaphoreSetStat,
 } from "./sem/mod.ts";
+export * from "./port/mod.ts";
 export { IpcError } from "./ffi/errors.ts";
 export { type EngineKind, waitEngine, type WaitOptions } from "./ffi/wait/mod.ts";
 export { type Platform, platform } from "./ffi/platform.ts";

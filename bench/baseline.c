@@ -31,6 +31,8 @@
  *   signal   signal: wait (SIGRTMIN blocked, sigwaitinfo), handler (an SA_SIGINFO handler
  *            writing the siginfo to a pipe, read blocking: sysipc's mechanism); the wait
  *            cases must come before the handler cases
+ *   port     uds-seqpacket (as uds) at the size of the port group's small object encoded:
+ *            what its round trip costs the kernel, without any of the runtime's work
  *
  * Build: gcc -O2 -Wall -Wextra -o bench/out/baseline bench/baseline.c (add -lrt before
  * glibc 2.34)
@@ -822,7 +824,7 @@ static void parse(char *spec) {
 
 int main(int argc, char **argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: %s pipe|fifo|uds|shm|mq|sem|signal <peer_cpu> <cases>\n", argv[0]);
+    fprintf(stderr, "usage: %s pipe|fifo|uds|shm|mq|sem|signal|port <peer_cpu> <cases>\n", argv[0]);
     return 2;
   }
   long peer_cpu = strtol(argv[2], NULL, 10);
@@ -835,6 +837,7 @@ int main(int argc, char **argv) {
   if (strcmp(g, "mq") == 0) return group_mq(peer_cpu);
   if (strcmp(g, "sem") == 0) return group_sem(peer_cpu);
   if (strcmp(g, "signal") == 0) return group_signal(peer_cpu);
+  if (strcmp(g, "port") == 0) return group_uds(peer_cpu); /* its cases: seqpacket round trips */
   fprintf(stderr, "baseline: unknown group %s\n", g);
   return 2;
 }

@@ -26,7 +26,8 @@ export type GroupName =
   | "signal"
   | "unix"
   | "worker"
-  | "ipc";
+  | "ipc"
+  | "port";
 
 /** The groups, in the order each round runs them. */
 export const GROUPS: readonly GroupName[] = [
@@ -40,6 +41,7 @@ export const GROUPS: readonly GroupName[] = [
   "unix",
   "worker",
   "ipc",
+  "port",
 ];
 
 /** The groups only the JavaScript runtimes run (their C baseline is another group's). */
@@ -71,6 +73,14 @@ export const FULL: Scale = { messages: 4000, warmup: 1000 };
 
 const RTT_SIZES = [64, 4096, 65536];
 const MIB = 1 << 20;
+/**
+ * The port group's small object as a message on the socket (bench/groups/port.ts checks
+ * it): record header, value length, value.
+ */
+export const ORDER_SIZE = 85;
+/** Sizes at which the port group measures its socket path against its ring. */
+const CROSSOVER_RTT = [64, 1024, 4096, 16384, 65536];
+const CROSSOVER_STREAM = [64, 4096, 65536, MIB];
 
 /** Counts for a case: bigger messages get fewer, sub-microsecond ones more, in batches. */
 function counts(
@@ -192,6 +202,23 @@ export function groupCases(group: GroupName, impl: Impl, s: Scale): CaseDef[] {
     case "ipc":
       for (const size of RTT_SIZES) add("child-ipc", "builtin", "rtt", size);
       break;
+    case "port":
+      if (c) {
+        add("uds-seqpacket", "block", "rtt", ORDER_SIZE);
+        break;
+      }
+      add("port-object", "async", "rtt", ORDER_SIZE);
+      add("worker-object", "builtin", "rtt", ORDER_SIZE);
+      add("child-ipc-object", "builtin", "rtt", ORDER_SIZE);
+      if (impl === "bun") add("bun-ipc-object", "builtin", "rtt", ORDER_SIZE);
+      for (const size of RTT_SIZES) add("port", "async", "rtt", size);
+      for (const size of [64, 65536, MIB]) add("port", "async", "stream", size);
+      add("fresh-copy", "builtin", "stream", MIB);
+      for (const mode of ["socket", "ring"]) {
+        for (const size of CROSSOVER_RTT) add("port", mode, "rtt", size);
+        for (const size of CROSSOVER_STREAM) add("port", mode, "stream", size);
+      }
+      break;
   }
   return out;
 }
@@ -221,6 +248,20 @@ export function cBaselines(c: Case): { main?: string; extra: string[] } {
     case "worker":
     case "child-ipc":
       return { main: same("uds-stream", "block"), extra: [] };
+    case "port-object":
+    case "worker-object":
+    case "child-ipc-object":
+    case "bun-ipc-object":
+      return { main: same("uds-seqpacket", "block"), extra: [] };
+    case "fresh-copy":
+      return { main: same("shm", "memcpy"), extra: [] };
+    case "port":
+      return {
+        main: c.kind === "stream" && c.size === MIB
+          ? same("shm", "memcpy")
+          : same("uds-seqpacket", "block"),
+        extra: [],
+      };
     default:
       return { main: same(c.mech, "block"), extra: [] };
   }
@@ -228,7 +269,12 @@ export function cBaselines(c: Case): { main?: string; extra: string[] } {
 
 /** The same runtime's built-in case a case is compared with (`ratio_builtin`), if any. */
 export function builtinBaseline(c: Case): string | undefined {
-  if (c.mech === "unix-builtin") return undefined;
+  if (c.mech === "port-object") {
+    // The runtime's own process IPC: Bun's Bun.spawn({ ipc }), Deno's node:child_process.
+    const mech = (c as Partial<CaseDef>).impl === "bun" ? "bun-ipc-object" : "child-ipc-object";
+    return keyOf({ ...c, mech, mode: "builtin" });
+  }
+  if (c.mech === "unix-builtin" || c.mech.endsWith("-object")) return undefined;
   if (c.kind === "rtt" && RTT_SIZES.includes(c.size)) {
     return keyOf({ mech: "unix-builtin", mode: "builtin", kind: "rtt", size: c.size });
   }
@@ -272,6 +318,15 @@ export interface Target {
  * @returns Its targets (none for baselines and built-ins).
  */
 export function targets(c: Case, placement: string): Target[] {
+  if (c.mech === "port-object") {
+    return [
+      { ratio: "c", max: 2, text: "≤ 2× C seqpacket ping-pong of the encoded bytes" },
+      { ratio: "builtin", max: 1, text: "faster than the runtime's own process IPC" },
+    ];
+  }
+  if (c.mech === "port" && c.mode === "async" && c.kind === "stream" && c.size === MIB) {
+    return [{ ratio: "c", max: 4, text: "≥ 25 % of memcpy bandwidth" }];
+  }
   if (c.kind !== "rtt" || c.mode === "builtin" || c.mode === "async-nospin") return [];
   const out: Target[] = [];
   if (c.mech === "shm") {

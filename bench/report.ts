@@ -228,6 +228,12 @@ const MECH_NAMES: Record<string, string> = {
   "unix-builtin": "built-in Unix socket",
   "worker": "Worker postMessage",
   "child-ipc": "child_process IPC",
+  "port": "Port",
+  "port-object": "Port, small object",
+  "worker-object": "Worker postMessage, small object",
+  "child-ipc-object": "child_process IPC, small object",
+  "bun-ipc-object": "Bun.spawn ipc, small object",
+  "fresh-copy": "new ArrayBuffer + copy, no IPC",
 };
 
 function label(r: { mechanism: string; mode: string; kind: string; size: number }): string {

@@ -23,7 +23,7 @@
  *   --rounds N         rounds (default 5; --quick: 1)
  *   --pin P            both (default), split (parent on CPU 0, child on CPU 1), same (both
  *                      on CPU 0), none (no pinning; pinning needs taskset)
- *   --only LIST        groups to run: pipe,fifo,uds,shm,mq,sem,signal,unix,worker,ipc
+ *   --only LIST        groups to run: pipe,fifo,uds,shm,mq,sem,signal,unix,worker,ipc,port
  *   --runtimes LIST    deno,bun (default both)
  *   --messages N, --warmup N   the scale: round trips of a small case (default 4000 and
  *                      1000; --quick: 1000 and 500)

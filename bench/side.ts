@@ -8,7 +8,8 @@
  * Usage: side.ts <group> --cases SPEC [--peer-cpu N]
  *        side.ts <group> --child --cases SPEC [group arguments…]
  * Groups: pipe, fifo, uds, shm, mq, sem, signal, unix (the runtime's built-in Unix socket),
- * worker (`postMessage` to a Worker), ipc (`node:child_process`'s IPC channel).
+ * worker (`postMessage` to a Worker), ipc (`node:child_process`'s IPC channel), port (a
+ * sysipc `Port`, and the runtimes' own ways to send an object).
  *
  * @module
  */
@@ -42,6 +43,7 @@ const LOADERS: Record<string, () => Promise<{ group: Group }>> = {
   unix: () => import("./groups/unix.ts"),
   worker: () => import("./groups/worker.ts"),
   ipc: () => import("./groups/ipc.ts"),
+  port: () => import("./groups/port.ts"),
 };
 const load = LOADERS[name];
 if (load === undefined) throw new TypeError(`unknown group ${JSON.stringify(name)}`);

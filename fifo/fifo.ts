@@ -73,12 +73,13 @@ export interface FifoReaderOptions extends FifoOpenOptions {
  *   permission.
  * @throws {TypeError} When `path` is empty or contains a NUL byte, or `options` is not an
  *   object.
- * @throws {RangeError} When `mode` is outside 0 to 0o7777.
+ * @throws {RangeError} When `mode` is outside 0 to 0o777 (as everywhere in sysipc: no
+ *   set-id or sticky bits).
  */
 export function mkfifo(path: string, options?: MkfifoOptions): void {
   const bytes = cString(path, "path");
   checkFlags(options, ["allowExisting"]);
-  const mode = options?.mode === undefined ? 0o600 : checkInteger(options.mode, "mode", 0, 0o7777);
+  const mode = options?.mode === undefined ? 0o600 : checkInteger(options.mode, "mode", 0, 0o777);
   if (libc.mkfifo(bytes, mode) === 0) return;
   const e = errno();
   if (e === EEXIST) {

@@ -19,7 +19,7 @@ step() {
 }
 echo "== prerequisites"
 bash scripts/prerequisites.sh
-PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts shm/mod.ts signal/mod.ts uds/mod.ts mq/mod.ts sem/mod.ts ffi/mod.ts cli.ts"
+PUBLIC="mod.ts pipe/mod.ts fifo/mod.ts shm/mod.ts signal/mod.ts uds/mod.ts mq/mod.ts sem/mod.ts port/mod.ts ffi/mod.ts cli.ts"
 step "format" $DENO fmt --check
 step "lint" $DENO lint
 step "types (Deno)" $DENO check $PUBLIC ffi/deno_check.ts tests/ bench/ examples/ scripts/

@@ -10,11 +10,37 @@ import { libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { pthreadMutex, pthreadMutexattr } from "../ffi/structs.ts";
 import { checkWaitOptions, type WaitOptions } from "../ffi/wait/mod.ts";
+import { threadId } from "../shm/owner.ts";
 import { absoluteTimespec, syncTimeout } from "./timespec.ts";
 
 const EBUSY = errnoNumber("EBUSY");
 const EOWNERDEAD = errnoNumber("EOWNERDEAD");
 const ETIMEDOUT = errnoNumber("ETIMEDOUT");
+
+/**
+ * The fields of glibc's `pthread_mutex_t` (64-bit Linux) that garbage from a peer could
+ * turn against this process: `__lock` (the holder's thread id in the low 30 bits), `__kind`
+ * (which code path the C library takes: a "priority protect" kind with a garbage ceiling
+ * aborts the process), and `__list` (two pointers linking the mutexes a thread holds into
+ * its robust list, through which `pthread_mutex_unlock` writes).
+ */
+const LOCK = 0;
+const KIND = 16;
+const LIST = 24;
+const TID_MASK = 0x3fffffff;
+const FUTEX_WAITERS = 0x80000000;
+/** `PTHREAD_MUTEX_ROBUST_NORMAL_NP | PTHREAD_MUTEX_PSHARED_BIT`: what `init` makes. */
+const ROBUST_PSHARED = 16 | 128;
+/** The type (normal, recursive, error-checking, adaptive) and `PTHREAD_PRIO_INHERIT` bits. */
+const KIND_FREE = 3 | 32;
+
+/** A mutex this thread holds, with its list pointers as the C library last left them. */
+interface Held {
+  memory: Uint8Array;
+  view: DataView;
+  kind: number;
+  list: [bigint, bigint];
+}
 
 /**
  * The mutexes this thread holds, by address, with their memory:
@@ -24,9 +50,53 @@ const ETIMEDOUT = errnoNumber("ETIMEDOUT");
  *   marks the mutex for the next holder when this process dies (`EOWNERDEAD`) only if the
  *   memory is still mapped then. Measured: an idle Bun process whose only references to a
  *   locked mutex's mapping were collected let its shared-memory handle unmap it, and a
- *   SIGKILL then left the mutex locked for good.
+ *   SIGKILL then left the mutex locked for good;
+ * - before an unlock, their fields are checked against what the C library last wrote (see
+ *   `repair`).
  */
-const held = new Map<number, Uint8Array>();
+const held = new Map<number, Held>();
+
+/** Records the list pointers of every held mutex, after the C library changed them. */
+function snapshot(): void {
+  for (const h of held.values()) {
+    h.list = [h.view.getBigUint64(LIST, true), h.view.getBigUint64(LIST + 8, true)];
+  }
+}
+
+/**
+ * Before unlocking the mutex at `address`: puts back what another process overwrote in
+ * the mutexes this thread holds (their kind, their owner, their robust-list pointers), so
+ * that the C library never follows a pointer a peer wrote, out of this process's memory.
+ *
+ * @returns What was overwritten, or `""`.
+ */
+function repair(address: number): string {
+  const found: string[] = [];
+  const tid = threadId();
+  for (const [at, h] of held) {
+    const v = h.view;
+    if (v.getInt32(KIND, true) !== h.kind) {
+      found.push(`kind 0x${(v.getInt32(KIND, true) >>> 0).toString(16)}`);
+      v.setInt32(KIND, h.kind, true);
+    }
+    if (at === address && (v.getInt32(LOCK, true) & TID_MASK) !== tid) {
+      found.push(`owner word 0x${(v.getInt32(LOCK, true) >>> 0).toString(16)}`);
+      v.setUint32(LOCK, (tid | FUTEX_WAITERS) >>> 0, true);
+    }
+    for (const i of [0, 1]) {
+      if (v.getBigUint64(LIST + 8 * i, true) !== h.list[i]) {
+        found.push(`robust-list pointer ${i}`);
+        v.setBigUint64(LIST + 8 * i, h.list[i]!, true);
+      }
+    }
+  }
+  return found.join(", ");
+}
+
+/** The error for a mutex whose memory holds what no C library put there. */
+function corrupted(syscall: string, what: string): IpcError {
+  return IpcError.of("EPROTO", syscall, undefined, `The mutex's memory is corrupted: ${what}`);
+}
 
 /** Set by the internal factories: the constructors are not public. */
 let constructing = false;
@@ -141,8 +211,14 @@ export class MutexGuard implements Disposable {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    held.delete(runtime.addressOf(this.#mutex.memory));
+    const address = runtime.addressOf(this.#mutex.memory);
+    const overwritten = repair(address);
+    held.delete(address);
     const code = libc.pthread_mutex_unlock(this.#mutex.memory);
+    snapshot();
+    if (overwritten !== "") {
+      throw corrupted("pthread_mutex_unlock", `${overwritten} (put back, and unlocked)`);
+    }
     if (code !== 0) throw new IpcError({ errno: code, syscall: "pthread_mutex_unlock" });
   }
 
@@ -183,6 +259,13 @@ export class MutexGuard implements Disposable {
  * rather than wait in a helper thread, which would own the lock and die with it. So an
  * async lock notices a release up to 8 ms late; use `lockSync` where that matters.
  *
+ * Every process that maps the mutex can write its bytes, and the C library trusts them:
+ * a garbage kind makes glibc abort, garbage list pointers make `pthread_mutex_unlock`
+ * write where they point. So each call first checks that the kind is a robust, shared
+ * mutex's (else `EPROTO`), and `release` first puts back what another process overwrote
+ * in the mutexes this thread holds (the owner word, the robust-list pointers), unlocks,
+ * then throws `EPROTO` saying what it found.
+ *
  * @example
  * ```ts
  * import { SharedMemory } from "@sysipc/sysipc/shm";
@@ -204,6 +287,7 @@ export class RobustMutex {
   static readonly SIZE: number = pthreadMutex.size;
   /** The mutex's bytes. */
   readonly memory: Uint8Array;
+  readonly #view: DataView;
 
   private constructor(memory: Uint8Array) {
     if (!constructing) {
@@ -211,6 +295,7 @@ export class RobustMutex {
     }
     constructing = false;
     this.memory = memory;
+    this.#view = new DataView(memory.buffer, memory.byteOffset, memory.byteLength);
   }
 
   /**
@@ -409,12 +494,23 @@ export class RobustMutex {
         "The mutex's memory was unmapped",
       );
     }
+    const kind = this.#view.getInt32(KIND, true);
+    if ((kind & ~KIND_FREE) !== ROBUST_PSHARED) {
+      throw corrupted(syscall, `kind 0x${(kind >>> 0).toString(16)} is not a robust, shared mutex`);
+    }
     return this.memory;
   }
 
   #guard(code: number, syscall: string): MutexGuard {
     if (code === 0 || code === EOWNERDEAD) {
-      held.set(runtime.addressOf(this.memory), this.memory);
+      const view = this.#view;
+      held.set(runtime.addressOf(this.memory), {
+        memory: this.memory,
+        view,
+        kind: view.getInt32(KIND, true),
+        list: [0n, 0n],
+      });
+      snapshot();
       return makeGuard(this, code === EOWNERDEAD);
     }
     throw new IpcError({ errno: code, syscall });

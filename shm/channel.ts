@@ -8,7 +8,7 @@ import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkBuffer, checkInteger, toBytes } from "../ffi/handle.ts";
 import { posixName } from "../ffi/ipc.ts";
-import { check, checkRetry, describeValue, libc } from "../ffi/libc.ts";
+import { check, checkRetry, cString, describeValue, libc } from "../ffi/libc.ts";
 import {
   cancelAll,
   checkWaitOptions,
@@ -83,6 +83,7 @@ let makeSlot: (channel: ShmChannel, position: number, bytes: Uint8Array) => ShmS
 let messagePosition: (lease: ShmMessage) => number;
 let slotPosition: (lease: ShmSlot) => number;
 let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) => void;
+let adopt: (name: string, mapping: Mapping) => ShmChannel;
 
 /**
  * A bounded channel of messages in a shared memory segment, for any number of senders and
@@ -242,6 +243,10 @@ export class ShmChannel implements Disposable {
 
   static {
     finish = (channel, lease, length) => channel.#finish(lease, length);
+    adopt = (name, mapping) => {
+      constructing = true;
+      return new ShmChannel(name, mapping);
+    };
   }
 
   private constructor(name: string, mapping: Mapping) {
@@ -1367,9 +1372,21 @@ export class ShmChannel implements Disposable {
     this.#publish(p, bytes.length);
   }
 
-  /** The length of the message this thread claimed at `p`. */
+  /**
+   * The length of the message this thread claimed at `p`, checked again: a peer may have
+   * overwritten it since the claim looked.
+   */
   #length(p: number): number {
-    return this.#i32[this.#stateIndex(p, (p / this.#slots) | 0) + 1]!;
+    const length = this.#i32[this.#stateIndex(p, (p / this.#slots) | 0) + 1]!;
+    if (length < 0 || length > this.#slotSize) {
+      try {
+        this.#release(p);
+      } catch {
+        // the state was overwritten too: the slot is not this thread's to give back
+      }
+      throw this.#corrupted(`message length ${length >>> 0} at position ${p}`);
+    }
+    return length;
   }
 
   /** A view of `length` bytes of the cell of `p`, reused when the length repeats. */
@@ -1649,5 +1666,82 @@ export class ShmSlot implements Disposable {
    */
   [Symbol.dispose](): void {
     this.cancel();
+  }
+}
+
+/** The seals every anonymous channel carries: its size can never change under a peer. */
+const CHANNEL_SEALS = C.F_SEAL_SHRINK | C.F_SEAL_GROW | C.F_SEAL_SEAL;
+
+/**
+ * Creates a channel in a new memfd instead of a named segment (internal to sysipc: for a
+ * channel that two processes set up over a Unix socket). The memfd is sealed against
+ * resizing, so that no process holding it can make another's mapping fault.
+ *
+ * @param label The memfd's name in `/proc/<pid>/fd`, and the channel's name in errors.
+ * @param slots How many messages it holds.
+ * @param slotSize The largest message.
+ * @returns The channel, and the memfd's descriptor: the caller hands it on, then closes it.
+ * @throws {IpcError} `EMFILE`, `ENOMEM`.
+ */
+export function createChannelMemfd(
+  label: string,
+  slots: number,
+  slotSize: number,
+): { channel: ShmChannel; fd: number } {
+  const g = geometry(slots, slotSize);
+  const fd = check(
+    libc.memfd_create(cString(label, "label"), C.MFD_CLOEXEC | C.MFD_ALLOW_SEALING),
+    "memfd_create",
+    label,
+  );
+  let mapping: Mapping | undefined;
+  try {
+    check(libc.ftruncate(fd, g.size), "ftruncate", label);
+    check(libc.fcntl(fd, C.F_ADD_SEALS, CHANNEL_SEALS), "fcntl(F_ADD_SEALS)", label);
+    mapping = Mapping.map(fd, g.size, false, label);
+    writeHeader(new Int32Array(mapping.buffer), g, libc.getpid());
+    return { channel: adopt(label, mapping), fd };
+  } catch (e) {
+    mapping?.unmap();
+    libc.close(fd);
+    throw e;
+  }
+}
+
+/**
+ * Maps a channel from a descriptor another process made with
+ * {@linkcode createChannelMemfd} and handed over (internal to sysipc). The descriptor
+ * stays the caller's. A segment that is not sealed against shrinking is refused: its
+ * maker could shrink it under this mapping, and touching the lost pages would end this
+ * process with `SIGBUS`.
+ *
+ * @param fd The descriptor.
+ * @param label The channel's name in errors.
+ * @returns The channel.
+ * @throws {IpcError} `EPROTO` when the segment is not a sealed channel, or has another
+ *   layout version or a corrupted header; from `mmap`.
+ */
+export function openChannelFd(fd: number, label: string): ShmChannel {
+  const seals = libc.fcntl(fd, C.F_GET_SEALS, 0);
+  if (
+    seals < 0 || (seals & (C.F_SEAL_SHRINK | C.F_SEAL_SEAL)) !== (C.F_SEAL_SHRINK | C.F_SEAL_SEAL)
+  ) {
+    throw IpcError.of(
+      "EPROTO",
+      "ShmChannel.open",
+      label,
+      "The segment is not a memfd sealed against shrinking",
+    );
+  }
+  const size = sizeOf(fd, label);
+  if (size < HEADER_SIZE || size > MAX_MAP) {
+    throw IpcError.of("EPROTO", "ShmChannel.open", label, `Not a ShmChannel: ${size} bytes`);
+  }
+  const mapping = Mapping.map(fd, size, false, label);
+  try {
+    return adopt(label, mapping);
+  } catch (e) {
+    mapping.unmap();
+    throw e;
   }
 }

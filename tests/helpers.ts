@@ -214,6 +214,22 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * Settles like `promise`, or fails as hung once `ms` pass.
+ *
+ * @param promise What to wait for.
+ * @param ms The most it may take.
+ * @param what What it is, for the error.
+ * @returns What `promise` gives.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung: ${what} took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Reads from a reader until end of stream and decodes it as UTF-8.
  *
  * @param reader Anything with sysipc's async `read`.

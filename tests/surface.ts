@@ -15,6 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import * as sysipc from "../mod.ts";
 import * as ffi from "../ffi/mod.ts";
+import { portPair } from "../port/port.ts";
 
 /** A hostile value: how to make it (a detached buffer must be fresh), and its label. */
 export interface Hostile {
@@ -343,6 +344,13 @@ export const makers: Record<string, (ctx: Ctx) => unknown> = {
   },
   UnixListener: (ctx) => ctx.keep(sysipc.listen({ path: ctx.path("s") })),
   UnixDatagram: (ctx) => ctx.keep(sysipc.UnixDatagram.bind({ path: ctx.path("d") })),
+  Port: (ctx) => {
+    // The other end reads everything, so that no valid postMessage waits for room.
+    const [port, other] = ctx.keep(portPair());
+    other.onmessage = () => {};
+    return port;
+  },
+  PortListener: (ctx) => ctx.keep(sysipc.listenPort(ctx.name())),
   MessageQueue: (ctx) =>
     ctx.keep(
       sysipc.MessageQueue.open(ctx.name(), { create: true, maxMessages: 4, messageSize: 64 }),
@@ -415,6 +423,51 @@ function mapped(cls: string): Entry[] {
 }
 
 const waitOnly = wait();
+/** A handle (closed at once: a hostile value has nobody to close it). */
+function closedHandle(): sysipc.PipeReader {
+  const [reader, writer] = sysipc.pipe();
+  reader.close();
+  writer.close();
+  return reader;
+}
+/** A value `postMessage` sends; the hostile ones cannot be cloned. */
+const cloneable: Kind = {
+  hostile: [
+    h("a function", () => () => 0),
+    h("a symbol", () => Symbol("s")),
+    h("a WeakMap", () => new WeakMap()),
+    h("a class instance", () => new (class Job {})()),
+    h("a Proxy", () => new Proxy({}, {})),
+    h("a SharedArrayBuffer", () => new SharedArrayBuffer(8)),
+    h("an object with a getter", () => ({
+      get x() {
+        return 1;
+      },
+    })),
+    h("a PipeReader not in transfer", closedHandle),
+  ],
+  valid: () => ({ job: "x", sizes: [1, 2] }),
+};
+/** A `transfer` list. */
+const transferList: Kind = {
+  hostile: [
+    h("1", () => 1),
+    h('"x"', () => "x"),
+    h("{}", () => ({})),
+    h("[null]", () => [null]),
+    h('["x"]', () => ["x"]),
+    h("[-1]", () => [-1]),
+    h("[1.5]", () => [1.5]),
+    h("[a function]", () => [() => 0]),
+    h("[a handle not in the value]", () => [closedHandle()]),
+  ],
+  valid: () => undefined,
+};
+/** An event handler: a function or null. */
+const handler: Kind = {
+  hostile: [h("1", () => 1), h('"x"', () => "x"), h("{}", () => ({})), h("true", () => true)],
+  valid: () => null,
+};
 const mutexMemory: Kind = {
   hostile: [...data.hostile, h("8 bytes", () => new Uint8Array(8))],
   valid: (ctx) =>
@@ -535,7 +588,7 @@ export const SURFACE: Entry[] = [
     "mkfifo",
     sysipc.mkfifo,
     a("path", path((ctx) => ctx.path())),
-    a("options", options({ mode: int(0, 0o7777), allowExisting: bool }), true),
+    a("options", options({ mode: int(0, 0o777), allowExisting: bool }), true),
   ),
   fn(
     "openFifoReader",
@@ -844,22 +897,31 @@ export const SURFACE: Entry[] = [
   ),
   setter("UnixConnection", "passCredentials", bool),
   method("UnixConnection", "read", a("into", into), a("options", waitOnly, true)),
-  { ...method("UnixConnection", "readSync", a("into", into)), blocks: true, prime: fill },
+  {
+    ...method(
+      "UnixConnection",
+      "readSync",
+      a("into", into),
+      a("options", options({ timeout }), true),
+    ),
+    blocks: true,
+    prime: fill,
+  },
   method("UnixConnection", "write", a("data", data), a("options", waitOnly, true)),
-  method("UnixConnection", "writeSync", a("data", data)),
+  method("UnixConnection", "writeSync", a("data", data), a("options", options({ timeout }), true)),
   method("UnixConnection", "send", a("data", data), a("options", sendOpts, true)),
   method(
     "UnixConnection",
     "sendSync",
     a("data", data),
-    a("options", options({ fds: arrayOf(fd, () => []) }), true),
+    a("options", options({ fds: arrayOf(fd, () => []), timeout }), true),
   ),
   method("UnixConnection", "receive", a("options", recvOpts, true)),
   {
     ...method(
       "UnixConnection",
       "receiveSync",
-      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253) }), true),
+      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253), timeout }), true),
     ),
     blocks: true,
     prime: fill,
@@ -907,7 +969,7 @@ export const SURFACE: Entry[] = [
     "sendToSync",
     a("address", datagramAddress, false, ["path"]),
     a("data", data),
-    a("options", options({ fds: arrayOf(fd, () => []) }), true),
+    a("options", options({ fds: arrayOf(fd, () => []), timeout }), true),
   ),
   method("UnixDatagram", "send", a("data", data), a("options", sendOpts, true)),
   method("UnixDatagram", "receiveFrom", a("options", recvOpts, true)),
@@ -915,7 +977,7 @@ export const SURFACE: Entry[] = [
     ...method(
       "UnixDatagram",
       "receiveFromSync",
-      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253) }), true),
+      a("options", options({ maxSize: int(1, 2 ** 31 - 1), maxFds: int(0, 253), timeout }), true),
     ),
     blocks: true,
     prime: (self) => {
@@ -924,6 +986,37 @@ export const SURFACE: Entry[] = [
     },
   },
   method("UnixDatagram", "receive", a("options", recvOpts, true)),
+  // port
+  fn(
+    "listenPort",
+    sysipc.listenPort,
+    a("name", posixName),
+    a(
+      "options",
+      options({ mode, backlog: int(0, 2 ** 31 - 1, 8), maxMessageSize: int(64, 2 ** 32 - 1) }),
+      true,
+    ),
+  ),
+  fn(
+    "connectPort",
+    sysipc.connectPort,
+    a("name", posixName),
+    a("options", wait({ anyUser: bool, maxMessageSize: int(64, 2 ** 32 - 1) }), true),
+  ),
+  ctor("Port", sysipc.Port, ...anyCtor),
+  ...fdHandle("Port"),
+  getter("Port", "kind"),
+  getter("Port", "peer"),
+  method("Port", "postMessage", a("value", cloneable, true), a("transfer", transferList, true)),
+  method("Port", "receive", a("options", waitOnly, true)),
+  getter("Port", "onmessage"),
+  closedOk(setter("Port", "onmessage", handler)),
+  getter("Port", "onmessageerror"),
+  closedOk(setter("Port", "onmessageerror", handler)),
+  ctor("PortListener", sysipc.PortListener, ...anyCtor),
+  getter("PortListener", "closed"),
+  method("PortListener", "accept", a("options", waitOnly, true)),
+  closedOk(method("PortListener", "close")),
   // mq
   ctor("MessageQueue", sysipc.MessageQueue, ...anyCtor),
   fn(

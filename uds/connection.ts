@@ -18,7 +18,7 @@ import {
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { readiness, untilReady } from "../ffi/ready.ts";
 import { readableOf } from "../ffi/streams.ts";
-import { checkWaitOptions, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
+import { checkWaitOptions, deadlineOf, readyEvents, type WaitOptions } from "../ffi/wait/mod.ts";
 import { partialWriteError, writeAll, WriteQueue } from "../ffi/writes.ts";
 import { SOCKET_TYPES, type SocketType } from "./address.ts";
 import {
@@ -32,6 +32,7 @@ import {
   type UnixMessage,
   type UnixReceiveOptions,
   type UnixSendOptions,
+  waitSync,
 } from "./io.ts";
 
 const MAX_TRANSFER = 0x7ffff000;
@@ -259,18 +260,25 @@ export class UnixConnection extends FdHandle {
    * ```
    *
    * @param into Where the bytes go.
+   * @param options `timeout` (ms): `undefined` waits forever, 0 tries once.
    * @returns The number of bytes read, or `null` at end of stream.
-   * @throws {IpcError} `EBADF` when closed, `ECONNRESET`.
+   * @throws {IpcError} `EBADF` when closed, `ECONNRESET`, `ETIMEDOUT`, `EAGAIN` when
+   *   `timeout` is 0 and nothing is there.
    */
-  readSync(into: Uint8Array): number | null {
+  readSync(into: Uint8Array, options?: { timeout?: number }): number | null {
     const fd = this.use("read");
     checkBuffer(into);
+    checkWaitOptions(options);
     if (into.length === 0) return 0;
+    const timeout = options?.timeout;
+    const deadline = deadlineOf(options);
+    const flags = timeout === undefined ? 0 : C.MSG_DONTWAIT;
     while (true) {
-      const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), 0);
+      const n = libc.recv(fd, into, Math.min(into.length, MAX_TRANSFER), flags);
       if (n >= 0) return this.#ended(fd, n) ? null : n;
       const e = errno();
-      if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
+      if (e === EAGAIN && timeout !== undefined) waitSync(fd, C.POLLIN, timeout, deadline, "read");
+      else if (e !== EINTR) throw new IpcError({ errno: e, syscall: "read" });
     }
   }
 
@@ -328,12 +336,14 @@ export class UnixConnection extends FdHandle {
    * ```
    *
    * @param data Bytes, or a string written as UTF-8.
+   * @param options `timeout` (ms, for the whole write): `undefined` waits forever.
    * @returns The number of bytes written.
    * @throws {IpcError} `EPIPE`, `EBADF`, `EMSGSIZE`, `EBUSY` while an async write on this
-   *   connection is not over (its bytes and these would mix).
+   *   connection is not over (its bytes and these would mix), `ETIMEDOUT` (`EAGAIN` for a
+   *   timeout of 0); after a partial write the error's `bytesWritten` says how much went.
    */
-  writeSync(data: Uint8Array | string): number {
-    return this.sendSync(data);
+  writeSync(data: Uint8Array | string, options?: { timeout?: number }): number {
+    return this.sendSync(data, options);
   }
 
   /**
@@ -428,17 +438,25 @@ export class UnixConnection extends FdHandle {
    * ```
    *
    * @param data Bytes, or a string sent as UTF-8.
-   * @param options `fds`: numbers or handles, at most 253.
+   * @param options `fds`: numbers or handles, at most 253; `timeout` (ms, for the whole
+   *   send): `undefined` waits forever.
    * @returns The number of bytes sent.
    * @throws {IpcError} As {@linkcode UnixConnection.send}, and `EBUSY` while an async write
    *   on this connection is not over.
    * @throws {TypeError} As {@linkcode UnixConnection.send}.
    * @throws {RangeError} When `fds` holds more than 253 descriptors.
    */
-  sendSync(data: Uint8Array | string, options?: { fds?: UnixSendOptions["fds"] }): number {
+  sendSync(
+    data: Uint8Array | string,
+    options?: { fds?: UnixSendOptions["fds"]; timeout?: number },
+  ): number {
     const fd = this.use("write");
     const bytes = toBytes(data);
     checkOptions(options);
+    checkWaitOptions(options);
+    const timeout = options?.timeout;
+    const deadline = deadlineOf(options);
+    const dontWait = timeout === undefined ? 0 : C.MSG_DONTWAIT;
     const fds = this.#checkSendFds(bytes, options?.fds);
     if (this.#queue.busy) {
       throw IpcError.of(
@@ -451,11 +469,18 @@ export class UnixConnection extends FdHandle {
     let done = 0;
     try {
       if (fds.length > 0 || bytes.length === 0) {
-        const n = this.#io.send(fd, bytes, 0, fds, null, 0);
-        if (n < 0) throw IpcError.of("EAGAIN", "sendmsg"); // a non-blocking descriptor
+        let n;
+        while ((n = this.#io.send(fd, bytes, 0, fds, null, dontWait)) < 0) {
+          if (timeout === undefined) throw IpcError.of("EAGAIN", "sendmsg"); // non-blocking fd
+          waitSync(fd, C.POLLOUT, timeout, deadline, "sendmsg");
+        }
         done = n;
       }
-      while (done < bytes.length) done += this.#sendAttempt(fd, bytes, done, C.MSG_NOSIGNAL);
+      while (done < bytes.length) {
+        const n = this.#sendAttempt(fd, bytes, done, C.MSG_NOSIGNAL | dontWait);
+        if (n >= 0) done += n;
+        else waitSync(fd, C.POLLOUT, timeout!, deadline, "write");
+      }
     } catch (e) {
       throw partialWriteError(e, done, bytes.length, "write");
     }
@@ -511,17 +536,28 @@ export class UnixConnection extends FdHandle {
    * b.close();
    * ```
    *
-   * @param options `maxSize` (default 65536) and `maxFds` (default 253).
+   * @param options `maxSize` (default 65536), `maxFds` (default 253) and `timeout` (ms):
+   *   `undefined` waits forever, 0 tries once.
    * @returns The message, or `null` at end of stream.
-   * @throws {IpcError} `EBADF` when closed, `ECONNRESET`.
+   * @throws {IpcError} `EBADF` when closed, `ECONNRESET`, `ETIMEDOUT`, `EAGAIN` when
+   *   `timeout` is 0 and nothing is there.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  receiveSync(options?: { maxSize?: number; maxFds?: number }): UnixMessage | null {
+  receiveSync(
+    options?: { maxSize?: number; maxFds?: number; timeout?: number },
+  ): UnixMessage | null {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
-    const got = this.#io.receive(fd, maxSize, maxFds, this.#receiveFlags(), false);
-    if (got === null) throw IpcError.of("EAGAIN", "recvmsg"); // a non-blocking descriptor
-    return this.#endOf(fd, got);
+    checkWaitOptions(options);
+    const timeout = options?.timeout;
+    const deadline = deadlineOf(options);
+    const flags = this.#receiveFlags() | (timeout === undefined ? 0 : C.MSG_DONTWAIT);
+    while (true) {
+      const got = this.#io.receive(fd, maxSize, maxFds, flags, false);
+      if (got !== null) return this.#endOf(fd, got);
+      if (timeout === undefined) throw IpcError.of("EAGAIN", "recvmsg"); // a non-blocking fd
+      waitSync(fd, C.POLLIN, timeout, deadline, "recvmsg");
+    }
   }
 
   /** A received message, or `null` when it is the end (an empty one that carries nothing). */

@@ -9,7 +9,7 @@ import { checkOptions, FdHandle, toBytes } from "../ffi/handle.ts";
 import { check, describeValue, errno, libc } from "../ffi/libc.ts";
 import { sockaddrUn } from "../ffi/structs.ts";
 import { untilReady } from "../ffi/ready.ts";
-import { checkWaitOptions, pollUntil } from "../ffi/wait/mod.ts";
+import { checkWaitOptions, deadlineOf, pollUntil } from "../ffi/wait/mod.ts";
 import {
   type Address,
   checkMode,
@@ -28,6 +28,7 @@ import {
   type UnixDatagramMessage,
   type UnixReceiveOptions,
   type UnixSendOptions,
+  waitSync,
 } from "./io.ts";
 import { bindSocket, openSocket } from "./listener.ts";
 
@@ -321,7 +322,8 @@ export class UnixDatagram extends FdHandle {
    *
    * @param address A path, `"\0"` and an abstract name, or `{ path }` / `{ abstract }`.
    * @param data Bytes, or a string sent as UTF-8.
-   * @param options `fds`: numbers or handles, at most 253.
+   * @param options `fds`: numbers or handles, at most 253; `timeout` (ms): `undefined`
+   *   waits forever, 0 tries once.
    * @returns The number of bytes sent.
    * @throws {IpcError} As {@linkcode UnixDatagram.sendTo}.
    * @throws {TypeError} As {@linkcode UnixDatagram.sendTo}.
@@ -330,14 +332,27 @@ export class UnixDatagram extends FdHandle {
   sendToSync(
     address: string | UnixAddress,
     data: Uint8Array | string,
-    options?: { fds?: UnixSendOptions["fds"] },
+    options?: { fds?: UnixSendOptions["fds"]; timeout?: number },
   ): number {
     const fd = this.use("sendmsg");
     const to = this.#destination(address);
     checkOptions(options);
-    const n = this.#attempt(fd, to, toBytes(data), checkFds(options?.fds), 0);
-    if (n < 0) throw IpcError.of("EAGAIN", "sendmsg", to.display); // a non-blocking descriptor
-    return n;
+    checkWaitOptions(options);
+    const bytes = toBytes(data);
+    const fds = checkFds(options?.fds);
+    const timeout = options?.timeout;
+    if (timeout === undefined) {
+      const n = this.#attempt(fd, to, bytes, fds, 0);
+      if (n < 0) throw IpcError.of("EAGAIN", "sendmsg", to.display); // a non-blocking fd
+      return n;
+    }
+    const deadline = deadlineOf(options);
+    while (true) {
+      const n = this.#attempt(fd, to, bytes, fds, C.MSG_DONTWAIT);
+      if (n >= 0) return n;
+      // The receiver's queue is full; poll cannot see it from here: retry shortly.
+      waitSync(fd, 0, timeout, deadline, "sendmsg");
+    }
   }
 
   /**
@@ -408,17 +423,28 @@ export class UnixDatagram extends FdHandle {
    * console.log(server.receiveFromSync({ maxSize: 64 }).data.length); // 4
    * ```
    *
-   * @param options `maxSize` (default 65536) and `maxFds` (default 253).
+   * @param options `maxSize` (default 65536), `maxFds` (default 253) and `timeout` (ms):
+   *   `undefined` waits forever, 0 tries once.
    * @returns The datagram.
-   * @throws {IpcError} `EBADF` when closed.
+   * @throws {IpcError} `EBADF` when closed, `ETIMEDOUT`, `EAGAIN` when `timeout` is 0 and
+   *   none is there.
    * @throws {RangeError} When `maxSize` or `maxFds` is out of range.
    */
-  receiveFromSync(options?: { maxSize?: number; maxFds?: number }): UnixDatagramMessage {
+  receiveFromSync(
+    options?: { maxSize?: number; maxFds?: number; timeout?: number },
+  ): UnixDatagramMessage {
     const fd = this.use("recvmsg");
     const [maxSize, maxFds] = checkReceive(options);
-    const got = this.#io.receive(fd, maxSize, maxFds, C.MSG_TRUNC, true);
-    if (got === null) throw IpcError.of("EAGAIN", "recvmsg"); // a non-blocking descriptor
-    return got.message;
+    checkWaitOptions(options);
+    const timeout = options?.timeout;
+    const deadline = deadlineOf(options);
+    const flags = C.MSG_TRUNC | (timeout === undefined ? 0 : C.MSG_DONTWAIT);
+    while (true) {
+      const got = this.#io.receive(fd, maxSize, maxFds, flags, true);
+      if (got !== null) return got.message;
+      if (timeout === undefined) throw IpcError.of("EAGAIN", "recvmsg"); // a non-blocking fd
+      waitSync(fd, C.POLLIN, timeout, deadline, "recvmsg");
+    }
   }
 
   /**

@@ -11,8 +11,8 @@ import { IpcError } from "../ffi/errors.ts";
 import { checkFd, checkInteger, checkOptions } from "../ffi/handle.ts";
 import { check, EAGAIN, EBADF, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
-import { cmsghdr, iovec, msghdr, sockaddrUn, ucred } from "../ffi/structs.ts";
-import type { WaitOptions } from "../ffi/wait/mod.ts";
+import { cmsghdr, iovec, msghdr, pollfd, sockaddrUn, ucred } from "../ffi/structs.ts";
+import { retryWithDeadline, type WaitOptions } from "../ffi/wait/mod.ts";
 import { type Address, decodeAddress } from "./address.ts";
 
 /** A process's identity as the kernel reports it for a socket peer or a message. */
@@ -139,6 +139,41 @@ export function checkReceive(options: UnixReceiveOptions | undefined): [number, 
   return [maxSize, maxFds];
 }
 
+const pollBuffer = new DataView(new ArrayBuffer(pollfd.size));
+
+/**
+ * The wait of a sync form given a `timeout`, after an attempt that would have blocked:
+ * blocks the calling thread in `poll` until `fd` is ready for `events` (`0`: just sleeps a
+ * little, for a send to an unconnected datagram socket, whose readiness `poll` cannot see),
+ * or the time is up.
+ *
+ * @param fd The socket.
+ * @param events `POLLIN` or `POLLOUT`, or 0.
+ * @param timeout The caller's timeout (ms).
+ * @param deadline From `deadlineOf`.
+ * @param syscall For errors.
+ * @throws {IpcError} `EAGAIN` when `timeout` is 0 (the attempt was the one try),
+ *   `ETIMEDOUT` once the deadline has passed.
+ */
+export function waitSync(
+  fd: number,
+  events: number,
+  timeout: number,
+  deadline: number,
+  syscall: string,
+): void {
+  if (timeout === 0) throw IpcError.of("EAGAIN", syscall);
+  const left = deadline - performance.now();
+  if (left <= 0) throw IpcError.of("ETIMEDOUT", syscall, undefined, "Timed out");
+  pollBuffer.setInt32(pollfd.offsets.fd, events === 0 ? -1 : fd, true);
+  pollBuffer.setInt16(pollfd.offsets.events, events, true);
+  const wait = events === 0 ? Math.min(left, 2) : left;
+  const ready = retryWithDeadline((ms) => libc.poll(pollBuffer, 1, Math.ceil(ms!)), wait, "poll");
+  if (ready === 0 && events !== 0) {
+    throw IpcError.of("ETIMEDOUT", syscall, undefined, "Timed out");
+  }
+}
+
 function setAddress(view: DataView, offset: number, address: number): void {
   view.setUint32(offset, address % 0x100000000, true);
   view.setUint32(offset + 4, Math.floor(address / 0x100000000), true);
@@ -192,6 +227,8 @@ export class MessageIo {
    * @param flags `recvmsg` flags (`MSG_DONTWAIT` for a non-blocking attempt; `MSG_TRUNC`
    *   for message sockets).
    * @param withName Whether to fill in the sender's address.
+   * @param copy Whether `data` is a copy (the default) or a view of this object's
+   *   receive buffer, valid until its next `receive`.
    * @returns The message, its byte count as the kernel reported it (the whole message's
    *   length with `MSG_TRUNC`), or `null` when it would block.
    * @throws {IpcError} When `recvmsg` fails.
@@ -202,6 +239,7 @@ export class MessageIo {
     maxFds: number,
     flags: number,
     withName: boolean,
+    copy = true,
   ): { message: UnixDatagramMessage; length: number } | null {
     let data = this.#data;
     if (data === null || data.length < maxSize) {
@@ -229,7 +267,7 @@ export class MessageIo {
     const hdr = this.#hdr;
     const msgFlags = hdr.getInt32(msghdr.offsets.msg_flags, true);
     const message: UnixDatagramMessage = {
-      data: data.slice(0, Math.min(n, maxSize)),
+      data: copy ? data.slice(0, Math.min(n, maxSize)) : data.subarray(0, Math.min(n, maxSize)),
       fds: [],
       truncated: (msgFlags & C.MSG_TRUNC) !== 0,
       fdsTruncated: (msgFlags & C.MSG_CTRUNC) !== 0,

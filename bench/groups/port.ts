@@ -1,0 +1,239 @@
+/**
+ * The port group: a sysipc `Port` to a child of the same runtime, against what users would
+ * use instead, in one pair of runs:
+ *
+ * - `port-object`, mode `async`: round trips of a small object (an order: integer, string,
+ *   array of strings, float, boolean); its `size` is the message's encoded size on the
+ *   socket (record header included), which the C case `uds-seqpacket:block:rtt` of the
+ *   same size ping-pongs as raw bytes. The same object goes through `worker-object`
+ *   (`Worker.postMessage`, a thread of this process), `child-ipc-object` (the IPC channel
+ *   of `node:child_process`, JSON, both runtimes) and `bun-ipc-object` (`Bun.spawn({ ipc })`,
+ *   Bun only). The receiver checks every field of every echo.
+ * - `port`, modes `async` (the port chooses the path), `socket` and `ring` (every message
+ *   forced onto that path): `Uint8Array` messages, round trips and streams, each checked
+ *   as every case of the suite is. `socket` against `ring` at each size is the measurement
+ *   the port's crossover (`CROSSOVER` in port/port.ts) is chosen from.
+ * - `fresh-copy` (one process, no IPC): a new `ArrayBuffer` of the message's size and a
+ *   copy into it, as any receiver of a new message must make: the runtime's floor for
+ *   receiving large messages, against C's `memcpy`.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { connectPort, listenPort, type Port } from "../../port/mod.ts";
+import { Encoder } from "../../port/codec.ts";
+import { CROSSOVER, setCrossover } from "../../port/port.ts";
+import { RECORD_HEADER } from "../../port/wire.ts";
+import { type Case, caseKey, mark, timedLoop, verify } from "./_common.ts";
+import { type Group, messageChild, messageParent, type MessageWay, result } from "./_group.ts";
+
+/** The small object of round trip `i`: the same encoded size for i < 900,000. */
+export function order(i: number): Order {
+  return {
+    id: 100_000 + i,
+    name: `order-${100_000 + i}`,
+    tags: ["urgent", "paid"],
+    price: 12.5,
+    ok: true,
+  };
+}
+
+interface Order {
+  id: number;
+  name: string;
+  tags: string[];
+  price: number;
+  ok: boolean;
+}
+
+/** The encoded size of an order on the socket: record header, value length, value. */
+export function orderSize(): number {
+  return RECORD_HEADER + 4 + new Encoder().encode(order(0), 0, null);
+}
+
+function checkOrder(m: unknown, i: number, where: string): void {
+  const o = m as Order;
+  if (
+    typeof o !== "object" || o === null || o.id !== 100_000 + i ||
+    o.name !== `order-${100_000 + i}` || o.tags.length !== 2 || o.tags[0] !== "urgent" ||
+    o.tags[1] !== "paid" || o.price !== 12.5 || o.ok !== true
+  ) {
+    throw new Error(`${where}: wrong echo of order ${i}: ${JSON.stringify(m)}`);
+  }
+}
+
+/** The port's path policy for a case's mode, set on both sides before the case. */
+function usePath(c: Case): void {
+  setCrossover(c.mode === "socket" ? Infinity : c.mode === "ring" ? 0 : CROSSOVER);
+}
+
+/** A port as a channel of whole `Uint8Array` messages. */
+function portWay(port: Port): MessageWay {
+  const sync = () => {
+    throw new Error("a port has no sync calls");
+  };
+  return {
+    sendSync: sync,
+    send: (bytes) => port.postMessage(bytes),
+    receiveSync: sync,
+    receive: async () => (await port.receive()) as Uint8Array,
+  };
+}
+
+/** The `fresh-copy` case: a new buffer and a copy per message, in this process. */
+async function freshCopy(c: Case, where: string) {
+  const message = new Uint8Array(c.size);
+  let bytes = 0;
+  const timer = await timedLoop(c, (i) => {
+    mark(message, i);
+    const copy = new Uint8Array(new ArrayBuffer(c.size));
+    copy.set(message);
+    verify(copy, c.size, i, where);
+    if (i >= c.warmup) bytes += c.size;
+  });
+  return result(c, timer, bytes, false);
+}
+
+/** A replier that answers the next message. */
+type Next = (m: unknown) => void;
+
+interface BunLike {
+  spawn(cmd: string[], options: unknown): {
+    pid: number;
+    send(m: unknown): void;
+    exited: Promise<number>;
+  };
+}
+
+export const group: Group = {
+  async start(cases, launch) {
+    const name = `/bench-port-${process.pid}`;
+    const listener = listenPort(name);
+    const child = launch([name]);
+    let port: Port;
+    try {
+      port = await listener.accept({ timeout: 30_000 });
+    } finally {
+      listener.close();
+    }
+    const has = (mech: string) => cases.some((c) => c.mech === mech);
+    const pids = [child.pid];
+    const exits: Promise<unknown>[] = [];
+    const stops: (() => void)[] = [];
+
+    // The same object through the runtimes' own channels: each echoes it back.
+    let next: Next = () => {};
+    const reply = (m: unknown) => next(m);
+    const ready = () => new Promise<void>((resolve) => next = () => resolve());
+    const senders = new Map<string, (m: unknown) => void>();
+    if (has("worker-object")) {
+      const worker = new Worker(new URL("./worker_echo.ts", import.meta.url).href, {
+        type: "module",
+      });
+      worker.onmessage = (e: MessageEvent) => reply(e.data);
+      senders.set("worker-object", (m) => worker.postMessage(m));
+      stops.push(() => worker.terminate());
+    }
+    if (has("child-ipc-object")) {
+      const [command, args] = launch.command(["ipc"]);
+      const ipc = spawn(command, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      exits.push(new Promise((resolve) => ipc.on("exit", resolve)));
+      ipc.on("message", reply);
+      await ready();
+      pids.push(ipc.pid!);
+      senders.set("child-ipc-object", (m) => ipc.send(m as never));
+      stops.push(() => ipc.send("exit"));
+    }
+    if (has("bun-ipc-object")) {
+      const bun = (globalThis as unknown as { Bun: BunLike }).Bun;
+      const [command, args] = launch.command(["ipc"]);
+      const waiting = ready();
+      const ipc = bun.spawn([command, ...args], {
+        ipc: reply,
+        stdio: ["ignore", "inherit", "inherit"],
+      });
+      exits.push(ipc.exited);
+      await waiting;
+      pids.push(ipc.pid);
+      senders.set("bun-ipc-object", (m) => ipc.send(m));
+      stops.push(() => ipc.send("exit"));
+    }
+
+    return {
+      pids,
+      async run(c: Case) {
+        const where = `parent ${caseKey(c)}`;
+        if (c.mech === "port") {
+          usePath(c);
+          return await messageParent(c, portWay(port));
+        }
+        if (c.mech === "fresh-copy") return freshCopy(c, where);
+        if (c.size !== orderSize()) {
+          throw new Error(`${where}: an order takes ${orderSize()} bytes, the case says ${c.size}`);
+        }
+        let bytes = 0;
+        let timer;
+        if (c.mech === "port-object") {
+          usePath(c);
+          timer = await timedLoop(c, async (i) => {
+            await port.postMessage(order(i));
+            checkOrder(await port.receive(), i, where);
+            if (i >= c.warmup) bytes += 2 * c.size;
+          });
+        } else {
+          const send = senders.get(c.mech);
+          if (send === undefined) throw new Error(`${where}: unknown mechanism`);
+          timer = await timedLoop(c, async (i) => {
+            const echo = new Promise((resolve) => next = resolve);
+            send(order(i));
+            checkOrder(await echo, i, where);
+            if (i >= c.warmup) bytes += 2 * c.size;
+          });
+        }
+        return result(c, timer, bytes, c.mech.startsWith("port"));
+      },
+      async finish() {
+        port.close();
+        for (const stop of stops) stop();
+        const [status, ...codes] = await Promise.all([child.status, ...exits]);
+        if (status.code !== 0) {
+          throw new Error(`the port child failed: ${status.signal ?? `exit code ${status.code}`}`);
+        }
+        if (codes.some((code) => code !== 0)) {
+          throw new Error(`an IPC child failed: exit codes ${codes.join(", ")}`);
+        }
+      },
+    };
+  },
+
+  async child(cases, args) {
+    if (args[0] === "ipc") {
+      // The runtime's own process IPC (node:child_process, or Bun.spawn's ipc).
+      await new Promise<void>((resolve) => {
+        process.on("message", (m) => {
+          if (m === "exit") {
+            process.disconnect?.();
+            resolve();
+          } else process.send!(m);
+        });
+        process.send!("ready");
+      });
+      return;
+    }
+    using port = await connectPort(args[0]!, { timeout: 30_000 });
+    for (const c of cases) {
+      if (!c.mech.startsWith("port")) continue;
+      usePath(c);
+      if (c.mech === "port") {
+        await messageChild(c, portWay(port));
+        continue;
+      }
+      for (let i = 0; i < c.warmup + c.messages; i++) {
+        await port.postMessage(await port.receive());
+      }
+    }
+    // Until the parent closes its end.
+    await port.receive().catch(() => {});
+  },
+};
