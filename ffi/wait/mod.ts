@@ -7,8 +7,10 @@
  * behalf, so sync and async calls can be mixed on one handle, a descriptor can be handed
  * to a child at any time, and a cancelled wait leaves the kernel object exactly as it was.
  *
- * A wait first spins on event-loop turns (`./spin.ts`), then parks in one of two backends:
- * io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
+ * Before it waits, an operation yields the CPU once and attempts again if another thread
+ * ran meanwhile (`yieldedToPeer` in `./spin.ts`: on one shared CPU the peer answers during
+ * the yield). A wait first spins on event-loop turns (`./spin.ts`), then parks in one of
+ * two backends: io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
  * unavailable or `SYSIPC_WAIT_ENGINE=poll` is set in the environment. Timeouts, aborts and
  * closes are handled once for both (`./track.ts`); sync calls with a timeout retry `EINTR`
  * against one deadline (`./options.ts`), and those with no timeout of their own (System V
