@@ -24,9 +24,10 @@ export interface ReadyTarget {
   readonly context: WaitContext;
   /** The error to end with when the handle was closed during a wait, else `undefined`. */
   closed(): Error | undefined;
-  /** The target's reusable wait, made by {@linkcode untilReady} on its first wait. */
-  waiter?: AttemptWait;
 }
+
+/** Each target's reusable wait, made by {@linkcode untilReady} on the target's first wait. */
+const waiters = new WeakMap<ReadyTarget, AttemptWait>();
 
 /**
  * A wait until `target.fd` is ready for `events`, that fails once the handle is closed.
@@ -90,10 +91,10 @@ export function untilReady<T, A = undefined>(
     yieldPaid(spin!, result !== undefined);
     if (result !== undefined) return Promise.resolve(result);
   }
-  let waiter = target.waiter;
+  let waiter = waiters.get(target);
   if (waiter === undefined || waiter.busy) {
     const fresh = new AttemptWait(target.context, () => target.closed());
-    if (waiter === undefined) target.waiter = fresh;
+    if (waiter === undefined) waiters.set(target, fresh);
     waiter = fresh;
   }
   return waiter.run(target.fd, events, options, attempt, arg as A);
