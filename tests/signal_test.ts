@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn as nodeSpawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
@@ -28,11 +28,11 @@ import { spawn } from "../pipe/mod.ts";
 import { platform } from "../mod.ts";
 import {
   cliCommand,
+  compileC,
   fixtureCommand,
   hasCommand,
   isCode,
   noLeak,
-  ROOT,
   runFixture,
   type RuntimeName,
   sleep,
@@ -501,13 +501,11 @@ describe("signal: interop with C, Python and the shell", () => {
   const gcc = hasCommand("gcc");
   const python = hasCommand("python3");
   let peer: string | undefined;
+  let dir: ReturnType<typeof tempDir> | undefined;
+  after(() => dir?.[Symbol.dispose]());
   const compiled = () => {
-    if (peer) return peer;
-    const dir = tempDir();
-    peer = join(dir.path, "signal_peer");
-    execFileSync("gcc", ["-O2", "-Wall", "-o", peer, join(ROOT, "tests/fixtures/signal_peer.c")]);
-    process.on("exit", () => dir[Symbol.dispose]());
-    return peer;
+    dir ??= tempDir();
+    return peer ??= compileC("signal_peer.c", dir.path);
   };
 
   if (!gcc) {
