@@ -275,6 +275,45 @@ describe("workers", () => {
   }
 });
 
+describe("the io_uring backend when other code breaks it", () => {
+  // Forced on, also in the suite's run with the polling backend: these are its faults.
+  const env = { SYSIPC_WAIT_ENGINE: "io_uring" };
+  for (const runtime of RUNTIMES) {
+    it(`${runtime}: the doorbell's fd closed under pending waits: they move to a new ring`, async () => {
+      assert.deepEqual(
+        await fixtureJson(runtime, "engine_faults.ts", ["doorbell-closed"], { env }),
+        {
+          scenario: "doorbell-closed",
+          first: "data",
+          next: "data",
+          pending: "late",
+        },
+      );
+      const alone = await fixtureJson(runtime, "engine_faults.ts", ["doorbell-closed-alone"], {
+        env,
+      });
+      assert.equal(alone.pending, "late");
+      assert.ok((alone.heardWithinMs as number) < 1000, `heard after ${alone.heardWithinMs} ms`);
+    });
+    it(`${runtime}: the ring's fd closed: later waits get a new ring`, async () => {
+      assert.deepEqual(await fixtureJson(runtime, "engine_faults.ts", ["ring-closed"], { env }), {
+        scenario: "ring-closed",
+        first: "data",
+        next: "data",
+        again: "data",
+      });
+    });
+    it(`${runtime}: out of descriptors, even while the ring is made, waits still work`, async () => {
+      const out = await fixtureJson(runtime, "engine_faults.ts", ["emfile"], { env });
+      assert.deepEqual(
+        [out.noneLeft, out.oneLeft, out.ringMapsWhileFull, out.after],
+        ["none", "one", 0, "data"],
+      );
+      assert.ok((out.ringMapsAfter as number) > 0, "a ring is made once descriptors are back");
+    });
+  }
+});
+
 describe("descriptor ownership", () => {
   for (const runtime of RUNTIMES) {
     it(`${runtime}: the garbage collector closes only what sysipc opened`, async () => {

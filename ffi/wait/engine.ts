@@ -46,28 +46,71 @@ export function waitEngine(): EngineKind {
   return chosen = available ? "io_uring" : "poll";
 }
 
+/** How many times one operation moves to a new ring before its failure stands. */
+const MOVES = 3;
+
 /**
  * Starts an operation on the ring, or `fallback` on the poll set where no ring can serve
  * it (io_uring unavailable or turned off, a ring that cannot be made right now, or an
- * opcode this kernel lacks). A ring that breaks while the operation is being submitted
- * (other code closed its fd, say) is replaced once: nothing of the operation was pending
- * on it yet.
+ * opcode this kernel lacks). When the ring breaks (other code closed its fd or its
+ * doorbell's, say), an operation that was still being submitted is started again on a new
+ * ring, since nothing of it was pending yet; so is a pending one that can be repeated
+ * without effect (`op.restartable`: a poll, a futex wait). Others fail.
  *
  * @param op The operation.
  * @param fallback Starts the same wait on the poll set.
  * @param opcode The operation's opcode, when the kernel may lack it.
- * @returns How to cancel the wait.
+ * @returns How to cancel the wait, wherever it runs by then.
  */
 export function startOp(op: RingOp, fallback: () => Cancel, opcode?: number): Cancel {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const r = waitEngine() === "io_uring" ? getRing() : null;
-    if (r === null || (opcode !== undefined && !r.supported.has(opcode))) return fallback();
-    let early: Error | undefined;
-    let starting = true;
-    const cancel = r.start({ ...op, fail: (e) => starting ? early = e : op.fail(e) });
-    starting = false;
-    if (early === undefined) return cancel;
-    if (attempt === 1) op.fail(early);
+  return new Started(op, fallback, opcode).cancel;
+}
+
+/** An operation started by {@linkcode startOp}: follows it from ring to ring. */
+class Started {
+  #op: RingOp;
+  #fallback: () => Cancel;
+  #opcode: number | undefined;
+  #stage: Cancel = (then) => then();
+  #moves = 0;
+  #starting = false;
+  #early: Error | undefined = undefined;
+  readonly cancel: Cancel = (then) => this.#stage(then);
+
+  constructor(op: RingOp, fallback: () => Cancel, opcode: number | undefined) {
+    this.#op = op;
+    this.#fallback = fallback;
+    this.#opcode = opcode;
+    this.#begin();
   }
-  return (then) => then();
+
+  #begin(): void {
+    const op = this.#op;
+    while (true) {
+      const r = waitEngine() === "io_uring" ? getRing() : null;
+      if (r === null || (this.#opcode !== undefined && !r.supported.has(this.#opcode))) {
+        this.#stage = this.#fallback();
+        return;
+      }
+      this.#early = undefined;
+      this.#starting = true;
+      const stage = r.start({ ...op, fail: (e) => this.#failed(e) });
+      this.#starting = false;
+      if (this.#early === undefined) {
+        this.#stage = stage;
+        return;
+      }
+      if (++this.#moves > MOVES) return op.fail(this.#early);
+    }
+  }
+
+  #failed(error: Error): void {
+    if (this.#starting) {
+      this.#early = error;
+    } else if (this.#op.restartable === true && ++this.#moves <= MOVES) {
+      this.#begin();
+    } else {
+      this.#op.fail(error);
+    }
+  }
 }

@@ -179,6 +179,7 @@ export function waitFutex(
             },
             fail,
             ref,
+            restartable: true,
           },
           () => pollRetry<FutexResult>(() => changed() ? "changed" : undefined, ref, parked, fail),
           C.IORING_OP_FUTEX_WAIT,

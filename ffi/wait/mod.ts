@@ -129,6 +129,7 @@ function parkOnFd(
     },
     fail,
     ref,
+    restartable: true,
   }, () => pollFd(fd, events, ref, parked));
 }
 

@@ -15,9 +15,10 @@
  *   and kin: `SIGSTOP`/`SIGCONT` during a pending `OPENAT` ends it with -512) and that
  *   was not cancelled is submitted again.
  * - A ring that can no longer work (a failed submission, the doorbell's fd closed or
- *   replaced behind its back) fails every pending operation with an error and is
- *   replaced by a new ring for later waits. Its fds are closed unless they no longer
- *   belong to it.
+ *   replaced behind its back, noticed within 100 ms while operations are pending) is
+ *   replaced by a new ring: pending waits that can be repeated (polls, futex waits) move
+ *   to it, the others fail with an error. Its fds are closed unless they no longer belong
+ *   to it.
  * - Completions run as task work on the thread that submitted them, and interrupt that
  *   thread's blocking system calls with `EINTR` (see `retryWithDeadline`).
  *   `IORING_SETUP_DEFER_TASKRUN` would avoid that, but its only wake-up is an eventfd,
@@ -28,6 +29,7 @@
  *
  * @module
  */
+import { clearInterval, setInterval } from "node:timers";
 import { C } from "../constants.ts";
 import { IpcError } from "../errors.ts";
 import { EAGAIN, EBUSY, EINTR, errno, libc } from "../libc.ts";
@@ -53,6 +55,8 @@ const RESTART: ReadonlySet<number> = new Set([-4, -512, -513, -514, -516]);
 const MAP_FAILED = 2n ** 64n - 1n;
 const SQ_ENTRIES = 32;
 const CQ_ENTRIES = 4096;
+/** How often a ring with pending operations checks its doorbell (ms). */
+const WATCHDOG_MS = 100;
 
 /** A kernel operation to run on the ring. */
 export interface RingOp {
@@ -66,6 +70,8 @@ export interface RingOp {
   discard?(res: number): void;
   /** Whether the pending operation keeps the process alive. */
   ref: boolean;
+  /** Whether starting it again has no effect beyond the wait (a poll, a futex wait). */
+  restartable?: boolean;
 }
 
 interface Entry {
@@ -104,6 +110,7 @@ class Ring {
   #closed = false;
   #submitting = false;
   #restarts: Entry[] = [];
+  #watchdog: ReturnType<typeof setInterval> | undefined = undefined;
   /** Opcodes this kernel supports, from `IORING_REGISTER_PROBE`. */
   readonly supported: ReadonlySet<number>;
 
@@ -207,6 +214,27 @@ class Ring {
     return this.#doorbellFd >= 0 && inodeOf(this.#doorbellFd) === this.#doorbellIno;
   }
 
+  /**
+   * While operations are pending, checks every 100 ms that the doorbell is still the pipe
+   * this ring made: if other code closed or replaced it, no completion could wake the event
+   * loop, so the ring breaks (its restartable waits move to a new ring, the others fail).
+   * A check on every wait would cost a system call each; this timer stops itself when idle.
+   */
+  #watch(): void {
+    this.#watchdog = setInterval(() => {
+      if (this.#closed || this.#ops.size === 0) return this.#unwatch();
+      if (!this.healthy()) {
+        this.break(engineError("its doorbell's descriptor was closed or replaced by other code"));
+      }
+    }, WATCHDOG_MS);
+    this.#watchdog.unref();
+  }
+
+  #unwatch(): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
   /** Submits an operation; it ends in `op.settle`, `op.fail`, or the returned cancel. */
   start(op: RingOp): Cancel {
     const entry: Entry = { op, id: 0, cancelled: null };
@@ -224,6 +252,7 @@ class Ring {
     this.#ops.set(id, entry);
     if (entry.op.ref) this.#refs++;
     this.#updateDoorbell();
+    if (this.#watchdog === undefined) this.#watch();
     const s = this.#sqes;
     const o = this.#slot(0);
     s.setUint8(o + SQE.offsets.flags, entry.op.prep(s, o) | C.IOSQE_IO_HARDLINK);
@@ -372,6 +401,7 @@ class Ring {
   }
 
   #release(): void {
+    this.#unwatch();
     // The doorbell fd is closed only while it is still the pipe this ring made: if other
     // code closed it, the number may belong to someone else by now.
     const ownsDoorbell = this.healthy();
@@ -440,11 +470,7 @@ const PERMANENT = new Set(["ENOSYS", "EPERM", "EACCES", "EINVAL", "EOPNOTSUPP"])
  * @returns The ring, or `null` when the polling backend must serve this wait.
  */
 export function getRing(): Ring | null {
-  if (current !== null) {
-    if (current.healthy()) return current;
-    // Closed or replaced behind the engine's back: the waits on it can no longer wake.
-    current.break(engineError("its doorbell's descriptor was closed or replaced by other code"));
-  }
+  if (current !== null) return current;
   if (unavailable !== null) return null;
   try {
     current = new Ring();
