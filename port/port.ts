@@ -199,6 +199,21 @@ interface Assembly {
   handles: unknown[];
 }
 
+let viewBuffer: ArrayBufferLike | null = null;
+let viewOfBuffer: DataView | null = null;
+
+/**
+ * A DataView over the whole of `buffer`, made once for the buffer that comes back message
+ * after message (a ring's mapping, the socket's receive buffer), not once per message.
+ */
+function viewOver(buffer: ArrayBufferLike): DataView {
+  if (buffer !== viewBuffer) {
+    viewOfBuffer = new DataView(buffer);
+    viewBuffer = buffer;
+  }
+  return viewOfBuffer!;
+}
+
 /** The hello a side sends: magic, version, flags, the largest message it takes. */
 function hello(maxMessage: number): Uint8Array {
   const bytes = new Uint8Array(new ArrayBuffer(RECORD_HEADER + HELLO_SIZE));
@@ -916,7 +931,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
         if (!this.#reserveRoom(RECORD_HEADER + length)) return false;
         const slot = this.#slot!.bytes;
         const offset = this.#slotUsed;
-        writeRecord(new DataView(slot.buffer), slot.byteOffset + offset, R_MESSAGE, 0, length);
+        writeRecord(viewOver(slot.buffer), slot.byteOffset + offset, R_MESSAGE, 0, length);
         this.#copyMessage(slot, offset + RECORD_HEADER, at, headLength, blobs, 0, length);
         this.#slotUsed += RECORD_HEADER + length;
         this.#entryWritten(hasExtra);
@@ -929,7 +944,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       const slot = this.#slot!.bytes;
       const offset = this.#slotUsed;
       const chunk = Math.min(left, RING_SLOT_SIZE - offset - overhead);
-      const v = new DataView(slot.buffer);
+      const v = viewOver(slot.buffer);
       writeRecord(
         v,
         slot.byteOffset + offset,
@@ -1031,6 +1046,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   #stopPump(): void {
     cancelAll(this.#pumpWaits, STOP);
     this.#pumpAbort?.abort(STOP);
+    this.#pumpAbort = null;
   }
 
   /**
@@ -1188,7 +1204,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       return;
     }
     const ring = this.#rxRing!;
-    const abort = this.#pumpAbort = new AbortController();
+    // One controller for the pump's waits until it is used: none made per message.
+    const abort = this.#pumpAbort ??= new AbortController();
     try {
       const message = await ring.receiveView({ timeout: SLICE_MS, signal: abort.signal });
       try {
@@ -1209,8 +1226,6 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
         this.#lostPart();
         throw peerGone("receive");
       }
-    } finally {
-      this.#pumpAbort = null;
     }
   }
 
@@ -1239,7 +1254,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
 
   /** Takes the records of one datagram or ring slot. */
   #unitIn(bytes: Uint8Array, fds: readonly number[], socket: boolean): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const view = viewOver(bytes.buffer);
+    const base = bytes.byteOffset;
     let at = 0;
     let fdAt = 0;
     const inboxBefore = this.#inbox.length;
@@ -1247,8 +1263,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       while (at < bytes.length) {
         if (bytes.length - at < RECORD_HEADER) throw protocolError("a record cut short");
         const kind = bytes[at]!;
-        const count = view.getUint16(at + 2, true);
-        const length = view.getUint32(at + 4, true);
+        const count = view.getUint16(base + at + 2, true);
+        const length = view.getUint32(base + at + 4, true);
         const payload = at + RECORD_HEADER;
         if (length > bytes.length - payload) throw protocolError("a record longer than its unit");
         if (count > fds.length - fdAt) {
@@ -1263,7 +1279,13 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
             this.#message(bytes, payload, length, recordFds);
             break;
           case R_BEGIN:
-            this.#begin(bytes, view, payload, length, recordFds);
+            this.#begin(
+              bytes,
+              payload,
+              length < 4 ? 0 : view.getUint32(base + payload, true),
+              length,
+              recordFds,
+            );
             break;
           case R_PART:
             if (this.#asm === null) throw protocolError("a part with no message begun");
@@ -1318,7 +1340,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     const handles: unknown[] = fds.length === 0 ? NO_FDS : [];
     try {
       if (length < 4) throw protocolError("a message without its value stream's length");
-      const valueLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(at, true);
+      const valueLength = viewOver(bytes.buffer).getUint32(bytes.byteOffset + at, true);
       if (valueLength > length - 4) throw protocolError("a value stream longer than its message");
       const start = at + 4;
       const end = start + valueLength;
@@ -1372,16 +1394,16 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     for (const fd of fds) if (!taken.has(fd)) libc.close(fd);
   }
 
+  /** `total`: the message's size, from the record's first 4 bytes (0 when it has fewer). */
   #begin(
     bytes: Uint8Array,
-    view: DataView,
     at: number,
+    total: number,
     length: number,
     fds: readonly number[],
   ): void {
     if (this.#asm !== null) throw protocolError("a message begun inside another");
     if (length < 4) throw protocolError("a begin record without the message's length");
-    const total = view.getUint32(at, true);
     if (total > this.#maxMessage) {
       throw protocolError(`a message of ${total} bytes (this side takes ${this.#maxMessage})`);
     }
