@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
+import { checkBuffer, checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
 import { type CreateOptions, createOptions, openCreateFlags, posixName } from "../ffi/ipc.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, ETIMEDOUT, libc } from "../ffi/libc.ts";
 import { mqAttr, timespec } from "../ffi/structs.ts";
@@ -60,8 +60,22 @@ export interface MessageSendSyncOptions {
   timeout?: number;
 }
 
+/** Where a receive puts the message (all receives of {@linkcode MessageQueue}). */
+export interface MessageReceiveInto {
+  /**
+   * A buffer of at least `messageSize` bytes to receive into: the message's `data` is then
+   * a view of its start, and no memory is allocated for the message. The view is
+   * overwritten by the next receive into the same buffer. Default: a new `Uint8Array`
+   * per message.
+   */
+  into?: Uint8Array;
+}
+
+/** Options of {@linkcode MessageQueue.receive}. */
+export interface MessageReceiveOptions extends MessageReceiveInto, WaitOptions {}
+
 /** Options of {@linkcode MessageQueue.receiveSync}. */
-export interface MessageReceiveSyncOptions {
+export interface MessageReceiveSyncOptions extends MessageReceiveInto {
   /** Milliseconds to wait for a message: `undefined` waits forever, `0` tries once. */
   timeout?: number;
 }
@@ -428,19 +442,21 @@ export class MessageQueue extends FdHandle {
    * queue.unlink();
    * ```
    *
-   * @param options `timeout` (ms) and `signal`.
+   * @param options `timeout` (ms), `signal`, and `into`: a buffer to receive into.
    * @returns The message and its priority.
    * @throws {IpcError} `EBADF` when the handle is closed or write-only, `ETIMEDOUT`,
    *   `EAGAIN` when `timeout` is 0 and the queue is empty.
+   * @throws {RangeError} When `into` is shorter than `messageSize`.
    */
-  async receive(options?: WaitOptions): Promise<Message> {
+  async receive(options?: MessageReceiveOptions): Promise<Message> {
     const fd = this.#use("mq_receive", C.O_WRONLY);
     checkWaitOptions(options);
+    const into = this.#into(options);
     return await untilReady(
       this.#receiveTarget,
       C.POLLIN,
       options,
-      () => this.#tryReceive(fd) ?? undefined,
+      () => this.#tryReceive(fd, into) ?? undefined,
     );
   }
 
@@ -458,7 +474,23 @@ export class MessageQueue extends FdHandle {
    * queue.unlink();
    * ```
    *
-   * @param options `timeout` (ms; see the class notes on the clock).
+   * @example Receiving into one buffer: nothing is allocated per message
+   * ```ts
+   * import { MessageQueue } from "@sysipc/sysipc/mq";
+   * const name = `/example-${Date.now()}`;
+   * using queue = MessageQueue.open(name, { create: true, maxMessages: 4, messageSize: 64 });
+   * const buffer = new Uint8Array(queue.attributes().messageSize);
+   * queue.sendSync("one");
+   * queue.sendSync("two");
+   * for (let i = 0; i < 2; i++) {
+   *   const { data } = queue.receiveSync({ into: buffer }); // a view of buffer's start
+   *   console.log(new TextDecoder().decode(data)); // "one", then "two"
+   * }
+   * queue.unlink();
+   * ```
+   *
+   * @param options `timeout` (ms; see the class notes on the clock), and `into`: a buffer
+   *   to receive into.
    * @returns The message and its priority.
    * @throws {IpcError} `EBADF` (closed or write-only), `ETIMEDOUT`, `EAGAIN` (empty with
    *   `timeout: 0`, or on a `nonBlocking` handle).
@@ -466,17 +498,18 @@ export class MessageQueue extends FdHandle {
   receiveSync(options?: MessageReceiveSyncOptions): Message {
     const fd = this.#use("mq_receive", C.O_WRONLY);
     checkWaitOptions(options);
+    const into = this.#into(options);
     const timeout = options?.timeout;
     if (timeout === 0) {
-      const message = this.#tryReceive(fd);
+      const message = this.#tryReceive(fd, into);
       if (message === null) throw IpcError.of("EAGAIN", "mq_receive", this.#name);
       return message;
     }
-    const buf = this.#buffer();
+    const buf = into ?? this.#buffer();
     if (timeout === undefined) {
       // The common case first, with no closure made.
       const n = libc.mq_receive(fd, buf, buf.length, this.#priority);
-      if (n >= 0) return { data: buf.slice(0, n), priority: this.#priority[0]! };
+      if (n >= 0) return this.#received(buf, n, into);
     }
     const n = this.#blocking(
       timeout,
@@ -484,7 +517,7 @@ export class MessageQueue extends FdHandle {
       () => libc.mq_receive(fd, buf, buf.length, this.#priority),
       (deadline) => libc.mq_timedreceive(fd, buf, buf.length, this.#priority, deadline),
     );
-    return { data: buf.slice(0, n), priority: this.#priority[0]! };
+    return this.#received(buf, n, into);
   }
 
   /**
@@ -501,11 +534,14 @@ export class MessageQueue extends FdHandle {
    * queue.unlink();
    * ```
    *
+   * @param options `into`: a buffer to receive into.
    * @returns The message and its priority, or `null` when the queue is empty.
    * @throws {IpcError} `EBADF` when the handle is closed or write-only.
+   * @throws {RangeError} When `into` is shorter than `messageSize`.
    */
-  tryReceive(): Message | null {
-    return this.#tryReceive(this.#use("mq_receive", C.O_WRONLY));
+  tryReceive(options?: MessageReceiveInto): Message | null {
+    const fd = this.#use("mq_receive", C.O_WRONLY);
+    return this.#tryReceive(fd, this.#into(options));
   }
 
   /**
@@ -655,12 +691,33 @@ export class MessageQueue extends FdHandle {
     }
   }
 
+  /** The checked `into` option: a buffer that holds any message of this queue. */
+  #into(options: MessageReceiveInto | undefined): Uint8Array | undefined {
+    const into = options?.into;
+    if (into === undefined) return undefined;
+    checkBuffer(into);
+    if (into.length < this.#messageSize) {
+      throw new RangeError(
+        `into must hold the queue's messageSize (${this.#messageSize} bytes), got ${into.length}`,
+      );
+    }
+    return into;
+  }
+
+  /** The message of `n` bytes just received into `buf`: a view of `into`, else a copy. */
+  #received(buf: Uint8Array, n: number, into: Uint8Array | undefined): Message {
+    return {
+      data: into === undefined ? buf.slice(0, n) : into.subarray(0, n),
+      priority: this.#priority[0]!,
+    };
+  }
+
   /** One receive that never waits: `null` when the queue is empty. */
-  #tryReceive(fd: number): Message | null {
-    const buf = this.#buffer();
+  #tryReceive(fd: number, into: Uint8Array | undefined): Message | null {
+    const buf = into ?? this.#buffer();
     while (true) {
       const n = libc.mq_timedreceive(fd, buf, buf.length, this.#priority, NO_WAIT);
-      if (n >= 0) return { data: buf.slice(0, n), priority: this.#priority[0]! };
+      if (n >= 0) return this.#received(buf, n, into);
       const e = errno();
       if (e === ETIMEDOUT || e === EAGAIN) return null;
       if (e !== EINTR) throw new IpcError({ errno: e, syscall: "mq_receive", path: this.#name });

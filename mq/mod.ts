@@ -21,6 +21,8 @@ export {
   MessageQueue,
   type MessageQueueAttributes,
   type MessageQueueOptions,
+  type MessageReceiveInto,
+  type MessageReceiveOptions,
   type MessageReceiveSyncOptions,
   type MessageSendOptions,
   type MessageSendSyncOptions,

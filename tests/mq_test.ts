@@ -102,6 +102,39 @@ describe("MessageQueue: within one process", () => {
     assert.equal(text(q.receiveSync().data), "héllo");
   });
 
+  it("receives into the caller's buffer: data is a view of it, nothing allocated", async () => {
+    using queue = fresh();
+    const buffer = new Uint8Array(64);
+    queue.sendSync("first", { priority: 1 });
+    queue.sendSync("second", { priority: 2 });
+    queue.sendSync("third", { priority: 3 });
+    const all = [
+      await queue.receive({ into: buffer, timeout: 1000 }),
+      queue.receiveSync({ into: buffer }),
+    ];
+    const last = queue.tryReceive({ into: buffer })!;
+    for (const m of [...all, last]) assert.equal(m.data.buffer, buffer.buffer);
+    assert.deepEqual([text(last.data), last.priority], ["first", 1]);
+    assert.deepEqual(all.map((m) => m.priority), [3, 2]);
+    // Views of one buffer: each receive overwrites the one before.
+    assert.equal(text(all[0]!.data), "first"); // was "third"
+    assert.equal(text(all[1]!.data), "firstd"); // was "second"
+    assert.equal(queue.tryReceive({ into: buffer }), null);
+    queue.sendSync("timed");
+    assert.equal(text(queue.receiveSync({ into: buffer, timeout: 1000 }).data), "timed");
+    // The buffer must hold any message of the queue.
+    assert.throws(() => queue.receiveSync({ into: new Uint8Array(63) }), RangeError);
+    await assert.rejects(queue.receive({ into: new Uint8Array(8) }), RangeError);
+    // @ts-expect-error: wrong type on purpose
+    assert.throws(() => queue.tryReceive({ into: [0, 0] }), TypeError);
+    // A larger buffer, or a view into one, is fine.
+    const big = new Uint8Array(256);
+    queue.sendSync("view");
+    const m = queue.receiveSync({ into: big.subarray(100) });
+    assert.equal(m.data.byteOffset, 100);
+    assert.equal(text(big.subarray(100, 104)), "view");
+  });
+
   it("refuses a message longer than the queue's messageSize, naming both sizes", async () => {
     using q = fresh();
     const big = new Uint8Array(65);

@@ -5,7 +5,8 @@
  * - `mq-sysv`: one private System V queue, type 10 to the child and type 11 back, as in
  *   the classic demo.
  * Cases: round trips and streams (the child sends on `pong`, or with type 11), `sync`
- * (`sendSync` + `receiveSync`) and `async` (`await send` + `await receive`).
+ * (`sendSync` + `receiveSync`) and `async` (`await send` + `await receive`). POSIX receives
+ * go into one buffer (`into`), as the C loop's do.
  *
  * @module
  */
@@ -14,11 +15,13 @@ import { MessageQueue, SysVMessageQueue } from "../../mq/mod.ts";
 import { type Group, messageChild, messageParent, type MessageWay, session } from "./_group.ts";
 
 function posixWay(send: MessageQueue, receive: MessageQueue): MessageWay {
+  // Received into one buffer, as the C loop does: nothing allocated per message.
+  const into = { into: new Uint8Array(receive.attributes().messageSize) };
   return {
     sendSync: (data) => send.sendSync(data),
     send: (data) => send.send(data),
-    receiveSync: () => receive.receiveSync().data,
-    receive: async () => (await receive.receive()).data,
+    receiveSync: () => receive.receiveSync(into).data,
+    receive: async () => (await receive.receive(into)).data,
   };
 }
 
