@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { errnoName, errnoNumber, IpcError } from "../ffi/errors.ts";
-import { checkInteger, toBytes } from "../ffi/handle.ts";
+import { checkBuffer, checkInteger, toBytes } from "../ffi/handle.ts";
 import {
   type CreateOptions,
   createOptions,
@@ -64,6 +64,14 @@ export interface SysVSelection {
    * (`MSG_NOERROR`). Default: the whole message, however long.
    */
   maxSize?: number;
+  /**
+   * A buffer to receive into: the message's `data` is then a view of its start, and no
+   * memory is allocated for the message (the view is overwritten by the next receive into
+   * the same buffer). With `maxSize`, it must hold `maxSize` bytes; without, a message
+   * longer than the buffer is refused with `E2BIG` and stays in the queue, as `msgrcv`
+   * does. Default: a new `Uint8Array` per message.
+   */
+  into?: Uint8Array;
 }
 
 /** Options of {@linkcode SysVMessageQueue.receive}. */
@@ -136,6 +144,7 @@ interface Selection {
   except: boolean;
   /** `undefined`: the whole message (the buffer is `msgmax` bytes). */
   maxSize: number | undefined;
+  into: Uint8Array | undefined;
   flags: number;
 }
 
@@ -556,11 +565,11 @@ export class SysVMessageQueue implements Disposable {
           remaining(options, deadline),
           this.#receiveContext,
         );
-        return unpackMessage(buf, n);
+        return unpackMessage(buf, n, selection.into);
       } catch (e) {
         // A message longer than msgmax was when last read: msgmax grew, so try again.
         if (!(e instanceof IpcError && e.errno === E2BIG && this.#grew(selection))) {
-          throw this.#explain(e);
+          throw this.#explain(e, undefined, selection.into);
         }
       }
     }
@@ -580,14 +589,26 @@ export class SysVMessageQueue implements Disposable {
    * queue.remove();
    * ```
    *
-   * @param options Which message (`type`, `except`), how much of it (`maxSize`), and
-   *   `timeout` (ms; a timer signal interrupts the wait).
+   * @example Receiving into one buffer: nothing is allocated per message
+   * ```ts
+   * import { SysVMessageQueue } from "@sysipc/sysipc/mq";
+   * using queue = SysVMessageQueue.get("private", { create: true });
+   * const request = { type: 10, into: new Uint8Array(512) }; // made once, reused
+   * queue.sendSync(10, "ping");
+   * const { data } = queue.receiveSync(request); // a view of request.into
+   * console.log(new TextDecoder().decode(data)); // "ping"
+   * queue.remove();
+   * ```
+   *
+   * @param options Which message (`type`, `except`), how much of it (`maxSize`), where it
+   *   goes (`into`), and `timeout` (ms; a timer signal interrupts the wait).
    * @returns The message and its type.
    * @throws {TypeError} When `type` is not an integer, or `except` is set without a
    *   positive `type`.
-   * @throws {RangeError} When `type` or `maxSize` is out of range.
+   * @throws {RangeError} When `type` or `maxSize` is out of range, or `into` is shorter
+   *   than `maxSize`.
    * @throws {IpcError} `EBADF`, `EIDRM`, `ETIMEDOUT`, `EAGAIN` (none matches, with
-   *   `timeout: 0`), `EACCES`.
+   *   `timeout: 0`), `EACCES`, `E2BIG` (longer than `into`, without `maxSize`).
    */
   receiveSync(options?: SysVReceiveSyncOptions): SysVMessage {
     const id = this.#use("msgrcv");
@@ -604,19 +625,22 @@ export class SysVMessageQueue implements Disposable {
     while (true) {
       const size = this.#size(selection);
       const buf = this.#buffer(size);
-      const call = () => libc.msgrcv(id, buf, size, selection.type, selection.flags);
       try {
         let n: number;
         if (timeout === undefined) {
-          while ((n = call()) < 0) {
+          // No closure made on this path.
+          while ((n = libc.msgrcv(id, buf, size, selection.type, selection.flags)) < 0) {
             const e = errno();
             if (e !== EINTR) throw new IpcError({ errno: e, syscall: "msgrcv" });
           }
-        } else n = retryWithTimer(call, timeout, "msgrcv");
-        return unpackMessage(buf, n);
+        } else {
+          const call = () => libc.msgrcv(id, buf, size, selection.type, selection.flags);
+          n = retryWithTimer(call, timeout, "msgrcv");
+        }
+        return unpackMessage(buf, n, selection.into);
       } catch (e) {
         if (!(e instanceof IpcError && e.errno === E2BIG && this.#grew(selection))) {
-          throw this.#explain(e);
+          throw this.#explain(e, undefined, selection.into);
         }
       }
     }
@@ -827,13 +851,15 @@ export class SysVMessageQueue implements Disposable {
     if (msgmax === 0 || (selection.maxSize !== undefined && selection.maxSize > msgmax)) {
       refreshLimits();
     }
-    return selection.maxSize === undefined ? msgmax : Math.min(selection.maxSize, msgmax);
+    const limit = selection.maxSize ?? selection.into?.length;
+    return limit === undefined ? msgmax : Math.min(limit, msgmax);
   }
 
   /** After `E2BIG`: whether `msgmax` grew, so that a larger buffer may do. */
   #grew(selection: Selection): boolean {
     const before = msgmax;
-    return selection.maxSize === undefined && refreshLimits().msgmax > before;
+    return selection.maxSize === undefined && selection.into === undefined &&
+      refreshLimits().msgmax > before;
   }
 
   /** One send with `IPC_NOWAIT`: `false` when the queue is full. */
@@ -854,11 +880,11 @@ export class SysVMessageQueue implements Disposable {
       const size = this.#size(selection);
       const buf = this.#buffer(size);
       const n = libc.msgrcv(id, buf, size, selection.type, selection.flags | C.IPC_NOWAIT);
-      if (n >= 0) return unpackMessage(buf, n);
+      if (n >= 0) return unpackMessage(buf, n, selection.into);
       const e = errno();
       if (e === ENOMSG) return null;
       if (e === EINTR || (e === E2BIG && this.#grew(selection))) continue;
-      throw this.#explain(new IpcError({ errno: e, syscall: "msgrcv" }));
+      throw this.#explain(new IpcError({ errno: e, syscall: "msgrcv" }), undefined, selection.into);
     }
   }
 
@@ -906,11 +932,19 @@ export class SysVMessageQueue implements Disposable {
       }
     }
     if (at < 0) return null;
-    const [message] = kept.splice(at, 1);
-    const limit = selection.maxSize;
-    return limit !== undefined && message!.data.length > limit
-      ? { type: message!.type, data: message!.data.slice(0, limit) }
-      : message!;
+    const { maxSize, into } = selection;
+    const length = kept[at]!.data.length;
+    if (into !== undefined && maxSize === undefined && length > into.length) {
+      // As msgrcv would: refused, and the message stays.
+      throw this.#explain(IpcError.of("E2BIG", "msgrcv"), undefined, into);
+    }
+    const message = kept.splice(at, 1)[0]!;
+    const n = maxSize === undefined ? length : Math.min(length, maxSize);
+    if (into !== undefined) {
+      into.set(message.data.subarray(0, n));
+      return { type: message.type, data: into.subarray(0, n) };
+    }
+    return n < length ? { type: message.type, data: message.data.slice(0, n) } : message;
   }
 
   /**
@@ -939,8 +973,17 @@ export class SysVMessageQueue implements Disposable {
   }
 
   /** Adds the limit that refused a call to its error, where errno alone is unclear. */
-  #explain(error: unknown, size?: number): unknown {
+  #explain(error: unknown, size?: number, into?: Uint8Array): unknown {
     if (!(error instanceof IpcError)) return error;
+    if (error.errno === E2BIG && into !== undefined) {
+      return IpcError.of(
+        "E2BIG",
+        error.syscall,
+        undefined,
+        `The message is longer than into (${into.length} bytes); it stays in the queue ` +
+          "(maxSize cuts it instead)",
+      );
+    }
     if (error.errno === EINVAL && size !== undefined && size > refreshLimits().msgmax) {
       return IpcError.of(
         "EMSGSIZE",
@@ -956,38 +999,66 @@ export class SysVMessageQueue implements Disposable {
   }
 }
 
-/** Checks a receive's `type`, `except` and `maxSize`. */
+const ANY: Selection = { type: 0, except: false, maxSize: undefined, into: undefined, flags: 0 };
+
+/** Checks a receive's `type`, `except`, `maxSize` and `into`. */
 function checkSelection(options: SysVSelection | undefined): Selection {
-  if (options === undefined) return { type: 0, except: false, maxSize: undefined, flags: 0 };
+  if (options === undefined) return ANY;
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`options must be an object, got ${describeValue(options)}`);
   }
-  const { type = 0, except = false, maxSize } = options;
+  const { type = 0, except = false, maxSize, into } = options;
   checkInteger(type, "type", -MAX_TYPE, MAX_TYPE);
   if (typeof except !== "boolean") {
     throw new TypeError(`except must be a boolean, got ${describeValue(except)}`);
   }
   if (except && type <= 0) throw new TypeError(`except needs a positive type, got ${type}`);
   if (maxSize !== undefined) checkInteger(maxSize, "maxSize", 0, 0x7fffffff);
+  if (into !== undefined) {
+    checkBuffer(into);
+    if (maxSize !== undefined && into.length < maxSize) {
+      throw new RangeError(`into must hold maxSize (${maxSize} bytes), got ${into.length}`);
+    }
+  }
   return {
     type,
     except,
     maxSize,
+    into,
     flags: (except ? C.MSG_EXCEPT : 0) | (maxSize !== undefined ? C.MSG_NOERROR : 0),
   };
 }
 
+const TWO_32 = 0x100000000;
+
 /** Writes a `struct msgbuf` (type, then text) into `into`; returns it. */
 function packMessage(into: Uint8Array, type: number, bytes: Uint8Array): Uint8Array {
-  new DataView(into.buffer, into.byteOffset).setBigInt64(0, BigInt(type), true);
+  // The type, a positive safe integer, as a little-endian long: no BigInt per message.
+  const low = type % TWO_32;
+  const high = (type - low) / TWO_32;
+  into[0] = low & 0xff;
+  into[1] = (low >>> 8) & 0xff;
+  into[2] = (low >>> 16) & 0xff;
+  into[3] = low >>> 24;
+  into[4] = high & 0xff;
+  into[5] = (high >>> 8) & 0xff;
+  into[6] = (high >>> 16) & 0xff;
+  into[7] = high >>> 24;
   into.set(bytes, HEADER);
   return into;
 }
 
-/** The type and a copy of the text of the `struct msgbuf` in `buf`. */
-function unpackMessage(buf: Uint8Array, n: number): SysVMessage {
-  const type = new DataView(buf.buffer, buf.byteOffset).getBigInt64(0, true);
-  return { type: Number(type), data: buf.slice(HEADER, HEADER + n) };
+/**
+ * The type and text of the `struct msgbuf` in `buf`: the text copied into `into` (a view
+ * of it is returned), or into a new array.
+ */
+function unpackMessage(buf: Uint8Array, n: number, into?: Uint8Array): SysVMessage {
+  // The kernel takes only positive types: the long's sign bit is never set.
+  const type = (buf[0]! | (buf[1]! << 8) | (buf[2]! << 16)) + buf[3]! * 2 ** 24 +
+    ((buf[4]! | (buf[5]! << 8) | (buf[6]! << 16)) + buf[7]! * 2 ** 24) * TWO_32;
+  if (into === undefined) return { type, data: buf.slice(HEADER, HEADER + n) };
+  into.set(buf.subarray(HEADER, HEADER + n));
+  return { type, data: into.subarray(0, n) };
 }
 
 /** A key as `ipcs` prints it, for messages. */

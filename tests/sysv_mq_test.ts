@@ -182,6 +182,57 @@ describe("SysVMessageQueue: within one process", () => {
     assert.equal(text(q.receiveSync({ timeout: 1000 }).data), "after", "nothing was taken");
   });
 
+  it("receives into the caller's buffer: data is a view of it; too long is E2BIG and stays", async () => {
+    using q = fresh();
+    const buffer = new Uint8Array(16);
+    q.sendSync(1, "one");
+    q.sendSync(2, "two");
+    q.sendSync(3, "three");
+    const got = [
+      await q.receive({ into: buffer, type: 1 }),
+      q.receiveSync({ into: buffer, type: 2 }),
+      q.tryReceive({ into: buffer })!,
+    ];
+    for (const m of got) assert.equal(m.data.buffer, buffer.buffer);
+    assert.deepEqual(typed([got[2]!]), [[3, "three"]]);
+    assert.equal(q.tryReceive({ into: buffer }), null);
+    // Longer than the buffer: refused as msgrcv refuses it, and still in the queue.
+    q.sendSync(4, "seventeen bytes!!");
+    const tooLong = (e: unknown) => isCode("E2BIG")(e) && /longer than into/.test(String(e));
+    assert.throws(() => q.receiveSync({ into: buffer }), tooLong);
+    assert.throws(() => q.tryReceive({ into: buffer }), tooLong);
+    await assert.rejects(q.receive({ into: buffer }), tooLong);
+    assert.equal(q.stat().messages, 1);
+    // maxSize cuts it instead; into must hold maxSize.
+    assert.throws(() => q.receiveSync({ into: buffer, maxSize: 17 }), RangeError);
+    assert.deepEqual(typed([q.receiveSync({ into: buffer, maxSize: 7 })]), [[4, "sevente"]]);
+    // @ts-expect-error: wrong type on purpose
+    assert.throws(() => q.tryReceive({ into: "x" }), TypeError);
+  });
+
+  it("types up to Number.MAX_SAFE_INTEGER go out and come back exactly", () => {
+    using q = fresh();
+    const types = [
+      1,
+      255,
+      256,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 40 + 5,
+      2 ** 53 - 1,
+    ];
+    for (const type of types) q.sendSync(type, `t${type}`);
+    const back = types.map(() => q.receiveSync());
+    assert.deepEqual(back.map((m) => [m.type, text(m.data)]), types.map((t) => [t, `t${t}`]));
+    // Selected by exact type, and as the lowest ≤ |type|.
+    q.sendSync(2 ** 53 - 1, "top");
+    q.sendSync(2 ** 40 + 5, "mid");
+    assert.equal(text(q.receiveSync({ type: 2 ** 53 - 1 }).data), "top");
+    assert.equal(q.receiveSync({ type: -(2 ** 41) }).type, 2 ** 40 + 5);
+  });
+
   it("a message taken after its receive was given up is kept, and honours selections", async () => {
     using q = fresh();
     const controller = new AbortController();
@@ -197,6 +248,22 @@ describe("SysVMessageQueue: within one process", () => {
     assert.deepEqual(typed([q.tryReceive({ type: 4 })]), [null], "kept, but not type 4");
     assert.deepEqual(typed([q.receiveSync({ type: -9, maxSize: 5 })]), [[5, "taken"]]);
     assert.equal(q.tryReceive(), null);
+  });
+
+  it("a kept message goes into the caller's buffer too, or stays when it does not fit", async () => {
+    using q = fresh();
+    const controller = new AbortController();
+    const pending = q.receive({ signal: controller.signal });
+    await sleep(30);
+    q.sendSync(7, "kept message");
+    spinUntil(() => q.stat().messages === 0);
+    controller.abort("late");
+    await assert.rejects(pending, (e) => e === "late");
+    assert.throws(() => q.tryReceive({ into: new Uint8Array(4) }), isCode("E2BIG"));
+    const buffer = new Uint8Array(32);
+    const m = q.tryReceive({ into: buffer })!;
+    assert.equal(m.data.buffer, buffer.buffer);
+    assert.deepEqual(typed([m]), [[7, "kept message"]]);
   });
 
   it("close puts kept messages back at the end of the queue", async () => {

@@ -5,8 +5,8 @@
  * - `mq-sysv`: one private System V queue, type 10 to the child and type 11 back, as in
  *   the classic demo.
  * Cases: round trips and streams (the child sends on `pong`, or with type 11), `sync`
- * (`sendSync` + `receiveSync`) and `async` (`await send` + `await receive`). POSIX receives
- * go into one buffer (`into`), as the C loop's do.
+ * (`sendSync` + `receiveSync`) and `async` (`await send` + `await receive`). Receives go
+ * into one buffer (`into`), as the C loop's do.
  *
  * @module
  */
@@ -26,7 +26,8 @@ function posixWay(send: MessageQueue, receive: MessageQueue): MessageWay {
 }
 
 function sysvWay(queue: SysVMessageQueue, sendType: number, receiveType: number): MessageWay {
-  const selection = { type: receiveType };
+  // Into one buffer of the largest message a queue takes by default (msgmax, 8 KiB).
+  const selection = { type: receiveType, into: new Uint8Array(8192) };
   return {
     sendSync: (data) => queue.sendSync(sendType, data),
     send: (data) => queue.send(sendType, data),
