@@ -66,6 +66,8 @@ const BLOCKED = -1;
 const CHECK_MS = 50;
 /** How long an async wait spins on the CPU before its first event-loop turn, µs. */
 const PRESPIN_US = 5;
+/** What a send that went through at once returns: one settled promise, shared. */
+const DONE: Promise<void> = Promise.resolve();
 const EMPTY_BYTES = new Uint8Array(0);
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -497,12 +499,24 @@ export class ShmChannel implements Disposable {
    * @throws {RangeError} When `data` is larger than `slotSize`.
    * @throws {IpcError} `ETIMEDOUT`, `EAGAIN` (`timeout: 0` and full), `EBADF` (closed).
    */
-  async send(data: Uint8Array | string, options?: WaitOptions): Promise<void> {
-    const bytes = this.#message(data, "send");
-    checkWaitOptions(options);
-    let p = this.#claimWrite();
-    if (p < 0) p = await this.#acquire(SEND, options, 0);
-    this.#write(p, bytes);
+  send(data: Uint8Array | string, options?: WaitOptions): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#message(data, "send");
+      checkWaitOptions(options);
+      const p = this.#claimNow(SEND, options, 0);
+      if (p >= 0) {
+        this.#write(p, bytes);
+        return DONE;
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#sendLater(bytes, options);
+  }
+
+  async #sendLater(bytes: Uint8Array, options: WaitOptions | undefined): Promise<void> {
+    this.#write(await this.#acquire(SEND, options, 0), bytes);
   }
 
   /**
@@ -585,7 +599,7 @@ export class ShmChannel implements Disposable {
   async reserve(options?: WaitOptions): Promise<ShmSlot> {
     this.#use("reserve");
     checkWaitOptions(options);
-    let p = this.#claimWrite();
+    let p = this.#claimNow(SEND, options, 0);
     if (p < 0) p = await this.#acquire(SEND, options, 0);
     return this.#lease(p, true) as ShmSlot;
   }
@@ -667,7 +681,7 @@ export class ShmChannel implements Disposable {
   async receive(options?: WaitOptions): Promise<Uint8Array> {
     this.#use("receive");
     checkWaitOptions(options);
-    let p = this.#claimRead(MAX_SLOT_SIZE);
+    let p = this.#claimNow(RECEIVE, options, MAX_SLOT_SIZE);
     if (p < 0) p = await this.#acquire(RECEIVE, options, MAX_SLOT_SIZE);
     return this.#take(p);
   }
@@ -742,13 +756,21 @@ export class ShmChannel implements Disposable {
    * @throws {RangeError} When the next message is larger than `into` (it stays queued).
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
    */
-  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number> {
-    this.#use("receiveInto");
-    checkBuffer(into);
-    checkWaitOptions(options);
-    let p = this.#claimRead(into.length);
-    if (p < 0) p = await this.#acquire(RECEIVE, options, into.length);
-    return this.#takeInto(p, into);
+  receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number> {
+    try {
+      this.#use("receiveInto");
+      checkBuffer(into);
+      checkWaitOptions(options);
+      const p = this.#claimNow(RECEIVE, options, into.length);
+      if (p >= 0) return Promise.resolve(this.#takeInto(p, into));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#receiveIntoLater(into, options);
+  }
+
+  async #receiveIntoLater(into: Uint8Array, options: WaitOptions | undefined): Promise<number> {
+    return this.#takeInto(await this.#acquire(RECEIVE, options, into.length), into);
   }
 
   /**
@@ -829,12 +851,20 @@ export class ShmChannel implements Disposable {
    * @returns The message.
    * @throws {IpcError} As {@linkcode ShmChannel.receive}.
    */
-  async receiveView(options?: WaitOptions): Promise<ShmMessage> {
-    this.#use("receiveView");
-    checkWaitOptions(options);
-    let p = this.#claimRead(MAX_SLOT_SIZE);
-    if (p < 0) p = await this.#acquire(RECEIVE, options, MAX_SLOT_SIZE);
-    return this.#lease(p, false) as ShmMessage;
+  receiveView(options?: WaitOptions): Promise<ShmMessage> {
+    try {
+      this.#use("receiveView");
+      checkWaitOptions(options);
+      const p = this.#claimNow(RECEIVE, options, MAX_SLOT_SIZE);
+      if (p >= 0) return Promise.resolve(this.#lease(p, false) as ShmMessage);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#receiveViewLater(options);
+  }
+
+  async #receiveViewLater(options: WaitOptions | undefined): Promise<ShmMessage> {
+    return this.#lease(await this.#acquire(RECEIVE, options, MAX_SLOT_SIZE), false) as ShmMessage;
   }
 
   /**
@@ -1263,8 +1293,29 @@ export class ShmChannel implements Disposable {
   }
 
   /**
+   * The direct path of every async call, with no async frame: a claim, and unless
+   * `timeout` is 0, a spin of a few microseconds that catches a reply that is about to
+   * come without an event-loop turn. `-1` when the caller must wait ({@linkcode #acquire}).
+   */
+  #claimNow(side: Side, options: WaitOptions | undefined, max: number): number {
+    let p = side === SEND ? this.#claimWrite() : this.#claimRead(max);
+    if (p >= 0 || options?.timeout === 0) return p;
+    const start = performance.now();
+    const limit = Math.min(spinBudget(this.#spin), PRESPIN_US);
+    for (let k = 1;; k++) {
+      p = side === SEND ? this.#claimWrite() : this.#claimRead(max);
+      if (p >= 0) return p;
+      if ((k & 31) === 0) {
+        if ((performance.now() - start) * 1000 >= limit) return -1;
+        libc.sched_yield(); // a peer on this CPU may be the one to answer
+      }
+    }
+  }
+
+  /**
    * Waits, without blocking the event loop, until a claim succeeds: spins on event-loop
-   * turns, then parks on the side's futex word through the wait engine.
+   * turns, then parks on the side's futex word through the wait engine. The caller has
+   * tried {@linkcode #claimNow} first.
    */
   async #acquire(side: Side, options: WaitOptions | undefined, max: number): Promise<number> {
     const context = this.#contexts[side];
@@ -1277,15 +1328,6 @@ export class ShmChannel implements Disposable {
     const deadline = deadlineOf(options);
     const budget = spinBudget(this.#spin);
     let p: number;
-    // A reply that comes within microseconds is caught without an event-loop turn.
-    for (let k = 1;; k++) {
-      p = side === SEND ? this.#claimWrite() : this.#claimRead(max);
-      if (p >= 0) return p;
-      if ((k & 31) === 0) {
-        if ((performance.now() - start) * 1000 >= Math.min(budget, PRESPIN_US)) break;
-        libc.sched_yield(); // a peer on this CPU may be the one to answer
-      }
-    }
     while ((performance.now() - start) * 1000 < budget && performance.now() < deadline) {
       await turn();
       if (this.#closed) throw IpcError.closed("ShmChannel", context.syscall);
