@@ -2,7 +2,8 @@
  * The Unix socket group: one `socketpair` of each type (stream, seqpacket, datagram),
  * whose other ends the child gets at fds 3, 4 and 5. A stream moves bytes (`writeSync` /
  * `readSync`, `await write` / `await read`), seqpacket and datagram sockets whole messages
- * (`sendSync` / `receiveSync`, `await send` / `await receive`). Cases: round trips and
+ * (`sendSync` / `readSync`, `await send` / `await read`: each read takes one message into
+ * one buffer). Cases: round trips and
  * streams, `sync` and `async`, mechanisms `uds-stream`, `uds-seqpacket`, `uds-dgram`.
  *
  * @module
@@ -22,18 +23,22 @@ import {
 const TYPES: readonly SocketType[] = ["stream", "seqpacket", "dgram"];
 const typeOf = (c: Case) => c.mech.slice("uds-".length) as SocketType;
 
-/** A seqpacket or datagram socket as a channel of whole messages of up to `size` bytes. */
+/**
+ * A seqpacket or datagram socket as a channel of whole messages of up to `size` bytes,
+ * each received into one buffer (`readSync`/`read`, one message per call on these
+ * sockets), as the C loop receives: nothing allocated per message.
+ */
 function messages(conn: UnixConnection, size: number): MessageWay {
-  const options = { maxSize: Math.max(size, 1), maxFds: 0 };
-  const data = (m: { data: Uint8Array } | null) => {
-    if (m === null) throw new Error("end of stream in the middle of a case");
-    return m.data;
+  const buffer = new Uint8Array(Math.max(size, 1));
+  const data = (n: number | null) => {
+    if (n === null) throw new Error("end of stream in the middle of a case");
+    return buffer.subarray(0, n);
   };
   return {
     sendSync: (bytes) => conn.sendSync(bytes),
     send: (bytes) => conn.send(bytes),
-    receiveSync: () => data(conn.receiveSync(options)),
-    receive: async () => data(await conn.receive(options)),
+    receiveSync: () => data(conn.readSync(buffer)),
+    receive: async () => data(await conn.read(buffer)),
   };
 }
 
