@@ -20,6 +20,8 @@ import {
   type WaitContext,
   waitFd,
   type WaitOptions,
+  yieldedToPeer,
+  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { track } from "../ffi/wait/track.ts";
 import {
@@ -996,11 +998,14 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   receive(options?: WaitOptions): Promise<unknown> {
     this.use("receive");
     checkWaitOptions(options);
-    if (this.#inboxHead === this.#inbox.length && options?.timeout === 0 && !this.#pumping) {
+    if (this.#inboxHead === this.#inbox.length && !this.#pumping && this.#waiters.length === 0) {
+      // Nobody else reading: take what is there now, with no waiting machinery; on one
+      // shared CPU, let the peer run once first (as every async wait does, see
+      // yieldedToPeer), so that a reply it is about to send is taken here too.
       try {
-        while (
-          this.#inboxHead === this.#inbox.length && this.#rxError === null && this.#readSome()
-        );
+        if (!this.#readNow() && options?.timeout !== 0 && yieldedToPeer(this.spin)) {
+          yieldPaid(this.spin, this.#readNow());
+        }
       } catch (e) {
         this.#failReceiving(e);
       }
@@ -1157,6 +1162,14 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     if (this.closed) return; // close() has cancelled the waits already
     if (this.#rxError === null) this.#rxError = error;
     for (const waiter of this.#waiters.splice(0)) waiter.fail(this.#rxError);
+  }
+
+  /** Reads until a message is in the inbox or nothing is left; `true` if one is. */
+  #readNow(): boolean {
+    while (this.#inboxHead === this.#inbox.length) {
+      if (this.#rxError !== null || !this.#readSome()) return false;
+    }
+    return true;
   }
 
   /** Reads what is there on the current path without waiting; `true` if anything was. */
