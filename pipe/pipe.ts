@@ -251,10 +251,15 @@ export class PipeReader extends FdHandle {
     const fd = this.use("read");
     const n = this.#io.transfer(fd, into, 0, false);
     if (n > 0) return n;
-    // A FIFO that no writer has opened since this reader did (a non-blocking open, or
-    // an open on the polling backend) reads 0 bytes too: end of stream is only when a
-    // writer came and left, which poll() reports as POLLHUP on the reader's own fd.
-    if (n === 0 && !(this.#io.fifo && !(readyEvents(fd, C.POLLIN) & C.POLLHUP))) return null;
+    if (n === 0) {
+      if (!this.#io.fifo) return null;
+      // A FIFO that no writer has opened since this reader did (a non-blocking open, or
+      // an open on the polling backend) reads 0 bytes too: end of stream is only when a
+      // writer came and left, which poll() reports as POLLHUP on the reader's own fd. A
+      // writer may have come, written and left since the read above: its data comes first.
+      const events = readyEvents(fd, C.POLLIN);
+      if ((events & C.POLLHUP) !== 0 && (events & C.POLLIN) === 0) return null;
+    }
     return undefined;
   };
 
