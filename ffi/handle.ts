@@ -359,3 +359,28 @@ export function checkBuffer(into: unknown): Uint8Array {
   }
   return into;
 }
+
+/**
+ * The loop behind every handle's `for await`: yields `next()` until `closed()` says so.
+ * The `EBADF` that a `close()` during the wait causes ends the loop quietly, as does an
+ * error that `ends` accepts (a peer gone, say); any other error is thrown.
+ *
+ * @param closed Whether the handle is closed.
+ * @param next The handle's async receive (or accept).
+ * @param ends Other errors that end the loop rather than fail it.
+ * @returns The iterator.
+ */
+export async function* untilClosed<T>(
+  closed: () => boolean,
+  next: () => Promise<T>,
+  ends?: (error: IpcError) => boolean,
+): AsyncGenerator<T, void, undefined> {
+  while (!closed()) {
+    try {
+      yield await next();
+    } catch (e) {
+      if (e instanceof IpcError && ((e.code === "EBADF" && closed()) || ends?.(e))) return;
+      throw e;
+    }
+  }
+}

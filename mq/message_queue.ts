@@ -5,7 +5,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
-import { checkBuffer, checkInteger, FdHandle, toBytes } from "../ffi/handle.ts";
+import { checkBuffer, checkInteger, FdHandle, toBytes, untilClosed } from "../ffi/handle.ts";
 import { type CreateOptions, createOptions, openCreateFlags, posixName } from "../ffi/ipc.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, ETIMEDOUT, libc } from "../ffi/libc.ts";
 import { mqAttr, timespec } from "../ffi/structs.ts";
@@ -636,14 +636,7 @@ export class MessageQueue extends FdHandle {
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
     this.#use("mq_receive", C.O_WRONLY);
-    while (!this.closed) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (this.closed && e instanceof IpcError && e.code === "EBADF") return;
-        throw e;
-      }
-    }
+    yield* untilClosed(() => this.closed, () => this.receive());
   }
 
   // ---------------------------------------------------------------------------------

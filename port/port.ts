@@ -7,7 +7,7 @@
 import process from "node:process";
 import { C } from "../ffi/constants.ts";
 import { errnoNumber, IpcError } from "../ffi/errors.ts";
-import { checkInteger, FdHandle } from "../ffi/handle.ts";
+import { checkInteger, FdHandle, untilClosed } from "../ffi/handle.ts";
 import { posixName } from "../ffi/ipc.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import {
@@ -201,19 +201,22 @@ interface Assembly {
   handles: unknown[];
 }
 
-let viewBuffer: ArrayBufferLike | null = null;
-let viewOfBuffer: DataView | null = null;
-
 /**
- * A DataView over the whole of `buffer`, made once for the buffer that comes back message
- * after message (a ring's mapping, the socket's receive buffer), not once per message.
+ * A DataView over the whole of a buffer, made again only when the buffer changes: one of
+ * each direction per port, whose buffer comes back message after message (the ring's
+ * mapping, the socket's receive buffer).
  */
-function viewOver(buffer: ArrayBufferLike): DataView {
-  if (buffer !== viewBuffer) {
-    viewOfBuffer = new DataView(buffer);
-    viewBuffer = buffer;
+class ViewCache {
+  #buffer: ArrayBufferLike | null = null;
+  #view: DataView | null = null;
+
+  of(buffer: ArrayBufferLike): DataView {
+    if (buffer !== this.#buffer) {
+      this.#view = new DataView(buffer);
+      this.#buffer = buffer;
+    }
+    return this.#view!;
   }
-  return viewOfBuffer!;
 }
 
 /** The hello a side sends: magic, version, flags, the largest message it takes. */
@@ -323,6 +326,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   readonly #pumpWaits: Owner = new Set();
   /** The pump's ring wait, likewise. */
   #pumpAbort: AbortController | null = null;
+  readonly #txView = new ViewCache();
+  readonly #rxView = new ViewCache();
   #rxError: Error | null = null;
   #rxPath = SOCKET;
   #rxRing: ShmChannel | null = null;
@@ -933,7 +938,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
         if (!this.#reserveRoom(RECORD_HEADER + length)) return false;
         const slot = this.#slot!.bytes;
         const offset = this.#slotUsed;
-        writeRecord(viewOver(slot.buffer), slot.byteOffset + offset, R_MESSAGE, 0, length);
+        writeRecord(this.#txView.of(slot.buffer), slot.byteOffset + offset, R_MESSAGE, 0, length);
         this.#copyMessage(slot, offset + RECORD_HEADER, at, headLength, blobs, 0, length);
         this.#slotUsed += RECORD_HEADER + length;
         this.#entryWritten(hasExtra);
@@ -946,7 +951,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       const slot = this.#slot!.bytes;
       const offset = this.#slotUsed;
       const chunk = Math.min(left, RING_SLOT_SIZE - offset - overhead);
-      const v = viewOver(slot.buffer);
+      const v = this.#txView.of(slot.buffer);
       writeRecord(
         v,
         slot.byteOffset + offset,
@@ -1077,17 +1082,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
    *
    * @returns An async iterator of messages.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
-    while (!this.closed) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (e instanceof IpcError && (e.code === "EPIPE" || (e.code === "EBADF" && this.closed))) {
-          return;
-        }
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    return untilClosed(() => this.closed, () => this.receive(), (e) => e.code === "EPIPE");
   }
 
   #wanted(): boolean {
@@ -1267,7 +1263,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
 
   /** Takes the records of one datagram or ring slot. */
   #unitIn(bytes: Uint8Array, fds: readonly number[], socket: boolean): void {
-    const view = viewOver(bytes.buffer);
+    const view = this.#rxView.of(bytes.buffer);
     const base = bytes.byteOffset;
     let at = 0;
     let fdAt = 0;
@@ -1353,7 +1349,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     const handles: unknown[] = fds.length === 0 ? NO_FDS : [];
     try {
       if (length < 4) throw protocolError("a message without its value stream's length");
-      const valueLength = viewOver(bytes.buffer).getUint32(bytes.byteOffset + at, true);
+      const valueLength = this.#rxView.of(bytes.buffer).getUint32(bytes.byteOffset + at, true);
       if (valueLength > length - 4) throw protocolError("a value stream longer than its message");
       const start = at + 4;
       const end = start + valueLength;
@@ -1821,15 +1817,8 @@ export class PortListener implements AsyncIterable<Port>, Disposable {
    *
    * @returns An async iterator of ports.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Port> {
-    while (!this.closed) {
-      try {
-        yield await this.accept();
-      } catch (e) {
-        if (this.closed && e instanceof IpcError && e.code === "EBADF") return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Port> {
+    return untilClosed(() => this.closed, () => this.accept());
   }
 
   /** Stops listening; pending accepts reject with `EBADF`. Ports already made stay open. Idempotent. */

@@ -7,6 +7,7 @@ import { C } from "../ffi/constants.ts";
 import { IpcError } from "../ffi/errors.ts";
 import { checkCode, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
+import { untilClosed } from "../ffi/handle.ts";
 import { sigaction, siginfo, sigset } from "../ffi/structs.ts";
 import { cancelAll, checkWaitOptions, type Owner, type WaitOptions } from "../ffi/wait/mod.ts";
 import { CANCEL_SIGNAL } from "../ffi/wait/offload_layout.ts";
@@ -513,15 +514,8 @@ export class SignalReceiver implements AsyncIterable<SignalInfo>, Disposable {
    *
    * @returns An async iterator of signals; it ends when `close()` is called.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
-    while (!this.#closed) {
-      try {
-        yield await this.receive();
-      } catch (e) {
-        if (this.#closed && e instanceof IpcError && e.code === "EBADF") return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<SignalInfo, void, undefined> {
+    return untilClosed(() => this.#closed, () => this.receive());
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import { C } from "../ffi/constants.ts";
 import { errnoName, IpcError } from "../ffi/errors.ts";
-import { checkInteger, FdHandle } from "../ffi/handle.ts";
+import { checkInteger, FdHandle, untilClosed } from "../ffi/handle.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { pollfd, timeval } from "../ffi/structs.ts";
 import { type ReadyTarget, untilReady } from "../ffi/ready.ts";
@@ -411,15 +411,8 @@ export class UnixListener extends FdHandle implements AsyncIterable<UnixConnecti
    *
    * @returns An async iterator of connections.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<UnixConnection> {
-    while (!this.closed) {
-      try {
-        yield await this.accept();
-      } catch (e) {
-        if (this.closed && e instanceof IpcError && e.code === "EBADF") return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<UnixConnection> {
+    return untilClosed(() => this.closed, () => this.accept());
   }
 
   /**
