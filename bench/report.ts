@@ -201,7 +201,7 @@ const ratioText = (x: number | null) =>
   x === null ? "" : x < 0.1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1);
 
 function sizeText(size: number, kind: string, mech: string): string {
-  if (mech.startsWith("sem") || mech === "eventfd") return "";
+  if (mech.startsWith("sem") || mech.startsWith("eventfd")) return "";
   if (mech === "signal") return "with a value";
   const s = size >= 1 << 20
     ? `${size >> 20} MiB`
@@ -234,6 +234,9 @@ const MECH_NAMES: Record<string, string> = {
   "child-ipc-object": "child_process IPC, small object",
   "bun-ipc-object": "Bun.spawn ipc, small object",
   "fresh-copy": "new ArrayBuffer + copy, no IPC",
+  "copy-floor": "copy in + new ArrayBuffer + copy out, no IPC",
+  "eventfd-ffi": "eventfd, raw FFI floor",
+  "mq-posix-ffi": "POSIX mq, raw FFI floor",
 };
 
 function label(r: { mechanism: string; mode: string; kind: string; size: number }): string {

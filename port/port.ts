@@ -148,6 +148,8 @@ export function setCrossover(bytes: number): void {
 /** The ring each side makes for what it sends: slots × slot size bytes of shared memory. */
 const RING_SLOTS = 32;
 const RING_SLOT_SIZE = 65536;
+/** The largest snapshot buffer a port keeps for reuse, in bytes. */
+const SPARE_MAX = 2 * RING_SLOTS * RING_SLOT_SIZE;
 /** How often a wait on a ring checks that the peer still lives, in ms. */
 const SLICE_MS = 100;
 /** How long an accepted client has to send its hello, in ms. */
@@ -167,6 +169,8 @@ interface Extra {
   blobs: Uint8Array[];
   /** Whether some blobs are still views of the caller's memory (not yet copied). */
   borrowed: boolean;
+  /** The copy made by `#snapshot`, given back for reuse once the message is written. */
+  copy?: ArrayBuffer;
 }
 
 /** A receive waiting for a message. */
@@ -301,6 +305,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   #sendError: Error | null = null;
   #txPath = SOCKET;
   #txRing: ShmChannel | null = null;
+  /** A snapshot buffer of a written message, kept for the next (`#copyRest`). */
+  #spare: ArrayBuffer | null = null;
   /** The memfd of a ring made but not yet sent to the peer. */
   #txRingFd = -1;
   #ringFailed = false;
@@ -576,15 +582,50 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       written = this.#entryDone - 4 - this.#encoder.view.getUint32(at + RECORD_HEADER, true);
     }
     const blobs = extra.blobs;
+    // A blob partly written is split in two: the part written (never read again) and a
+    // copy of the rest, so that only what is left is copied (a 1 MiB message blocked near
+    // its end on a full ring copies its last slots, not 1 MiB).
+    let split: Uint8Array[] | null = null;
     for (let i = 0; i < blobs.length; i++) {
       const blob = blobs[i]!;
       const done = Math.max(0, Math.min(written, blob.length));
       written -= blob.length;
-      if (done === blob.length) continue;
-      const copy = new Uint8Array(blob.length);
-      copy.set(done === 0 ? blob : blob.subarray(done), done);
-      blobs[i] = copy;
+      if (done === blob.length) {
+        split?.push(blob);
+        continue;
+      }
+      const rest = this.#copyRest(extra, blob, done);
+      if (done === 0) {
+        if (split === null) blobs[i] = rest;
+        else split.push(rest);
+        continue;
+      }
+      split ??= blobs.slice(0, i);
+      split.push(blob.subarray(0, done), rest);
     }
+    if (split !== null) extra.blobs = split;
+  }
+
+  /**
+   * A copy of `blob` from `done` on: in the spare buffer when it is free and large enough
+   * (a stream of large messages that keep blocking on a full ring reuses one), else in a
+   * new one.
+   */
+  #copyRest(extra: Extra, blob: Uint8Array, done: number): Uint8Array {
+    const n = blob.length - done;
+    let copy: Uint8Array;
+    const spare = this.#spare;
+    if (extra.copy === undefined && spare !== null && spare.byteLength >= n) {
+      this.#spare = null;
+      extra.copy = spare;
+      copy = new Uint8Array(spare, 0, n);
+    } else {
+      const own = new ArrayBuffer(n);
+      copy = new Uint8Array(own);
+      if (extra.copy === undefined) extra.copy = own;
+    }
+    copy.set(done === 0 ? blob : blob.subarray(done));
+    return copy;
   }
 
   /** The promise of the messages queued now: it resolves once they are all written. */
@@ -708,6 +749,11 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       const extra = this.#extras[this.#extraHead];
       this.#extras[this.#extraHead++] = undefined;
       for (const fd of extra?.fds ?? NO_FDS) libc.close(fd);
+      const copy = extra?.copy;
+      if (
+        copy !== undefined && copy.byteLength <= SPARE_MAX &&
+        (this.#spare === null || this.#spare.byteLength < copy.byteLength)
+      ) this.#spare = copy;
     }
     this.#sent = this.#entryEnd(this.#sent);
     this.#entryDone = 0;

@@ -16,15 +16,8 @@ import {
 import { CURRENT_POSITION, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { iovec, pollfd } from "../ffi/structs.ts";
-import {
-  checkWaitOptions,
-  deadlineOf,
-  remaining,
-  retryWithDeadline,
-  type WaitContext,
-  waitFd,
-  type WaitOptions,
-} from "../ffi/wait/mod.ts";
+import { untilReady } from "../ffi/ready.ts";
+import { checkWaitOptions, retryWithDeadline, type WaitOptions } from "../ffi/wait/mod.ts";
 import { syncTimeout } from "./timespec.ts";
 
 /** Options of `new EventFd()`. */
@@ -83,7 +76,8 @@ export class EventFd extends FdHandle {
   #halves = new Uint32Array(this.#io.buffer, 0, 2);
   #iov = new DataView(this.#io.buffer, 8, iovec.size);
   #poll = new DataView(this.#io.buffer, 8 + iovec.size, pollfd.size);
-  #context: WaitContext = { syscall: "read", owner: this.waits, spin: this.spin };
+  #target = this.readyTarget({ syscall: "read", owner: this.waits, spin: this.spin });
+  readonly #attempt = (): number | undefined => this.#tryRead(this.use("read"));
 
   /**
    * Makes an eventfd.
@@ -207,22 +201,16 @@ export class EventFd extends FdHandle {
    * @throws {IpcError} `EAGAIN` when `timeout` is 0 and the counter is 0, `ETIMEDOUT` when
    *   the timeout passes, `EBADF` when closed (also while waiting).
    */
-  async wait(options?: WaitOptions): Promise<number> {
-    const fd = this.use("read");
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    for (let waits = 0;; waits++) {
-      const value = this.#tryRead(fd);
-      if (value !== undefined) return value;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "read");
-      await waitFd(
-        fd,
-        C.POLLIN,
-        waits === 0 ? options : remaining(options, deadline),
-        this.#context,
-      );
-      if (this.closed) throw IpcError.closed(this.kind, "read");
+  wait(options?: WaitOptions): Promise<number> {
+    try {
+      this.use("read");
+      checkWaitOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
     }
+    // The engine's attempt-wait-attempt loop, with one attempt made once per handle: a
+    // wait allocates only its promise.
+    return untilReady(this.#target, C.POLLIN, options, this.#attempt);
   }
 
   /**

@@ -3,13 +3,22 @@
  * for "pong"; the child waits for "ping" and posts "pong".
  * - `sem-posix`: two POSIX named semaphores (`release` / `acquire`);
  * - `sem-sysv`: one System V set of two (`opSync` / `op` of +1 and -1);
- * - `eventfd`: two eventfds, handed to the child at fds 3 and 4 (`signal` / `wait`).
+ * - `eventfd`: two eventfds, handed to the child at fds 3 and 4 (`signal` / `wait`);
+ * - `eventfd-ffi`: the same eventfds with no sysipc code: libc's `write` and `read` called
+ *   through the FFI binding, the runtime's floor for this exchange. `sync` reads blocking;
+ *   `async` does the least a wait that does not block the event loop can do on one CPU:
+ *   a non-blocking read, and `sched_yield` until the peer has answered (a busy loop, never
+ *   a library's wait: on two CPUs it is a spin).
  * Modes: `sync` (the `*Sync` waits) and `async` (the awaited ones). After each case both
  * semaphores must be back at 0: no post was lost or counted twice.
  *
  * @module
  */
 import process from "node:process";
+import { C } from "../../ffi/constants.ts";
+import { CURRENT_POSITION, libc } from "../../ffi/libc.ts";
+import { runtime } from "../../ffi/runtime.ts";
+import { iovec } from "../../ffi/structs.ts";
 import { EventFd, Semaphore, SysVSemaphoreSet } from "../../sem/mod.ts";
 import { type Case, caseKey, timedLoop } from "./_common.ts";
 import { type Group, result, session } from "./_group.ts";
@@ -58,6 +67,31 @@ function eventChannel(event: EventFd): Channel {
   };
 }
 
+/** The eventfd round trip with no sysipc code: the runtime's floor (see the module doc). */
+function rawEventChannel(event: EventFd): Channel {
+  const fd = event.fd;
+  // Over explicit ArrayBuffers: the kernel reads and writes them through their addresses.
+  const cell = new BigUint64Array(new ArrayBuffer(8));
+  const one = new BigUint64Array(new ArrayBuffer(8));
+  one[0] = 1n;
+  const iov = new DataView(new ArrayBuffer(iovec.size));
+  iov.setBigUint64(iovec.offsets.iov_base, BigInt(runtime.addressOf(cell)), true);
+  iov.setBigUint64(iovec.offsets.iov_len, 8n, true);
+  const check = (n: number) => {
+    if (n !== 8) throw new Error(`eventfd-ffi: a call returned ${n}`);
+  };
+  const done = Promise.resolve();
+  return {
+    post: () => check(libc.write(fd, one, 8)),
+    waitSync: () => check(libc.read(fd, cell, 8)),
+    wait: () => {
+      while (libc.preadv2(fd, iov, 1, CURRENT_POSITION, C.RWF_NOWAIT) !== 8) libc.sched_yield();
+      return done;
+    },
+    empty: eventChannel(event).empty,
+  };
+}
+
 type Pair = [Channel, Channel];
 
 export const group: Group = {
@@ -70,6 +104,7 @@ export const group: Group = {
       "sem-posix": sems.map(semaphoreChannel) as Pair,
       "sem-sysv": [setChannel(set, 0), setChannel(set, 1)],
       eventfd: events.map(eventChannel) as Pair,
+      "eventfd-ffi": events.map(rawEventChannel) as Pair,
     };
     const child = launch([base, String(set.id)], { 3: events[0]!, 4: events[1]! });
     return Promise.resolve(session(
@@ -105,10 +140,12 @@ export const group: Group = {
   },
   async child(cases, [base, id]) {
     const set = SysVSemaphoreSet.fromId(Number(id));
+    const events = [3, 4].map((fd) => EventFd.fromFd(fd));
     const pairs: Record<string, Pair> = {
       "sem-posix": [0, 1].map((i) => semaphoreChannel(Semaphore.open(`${base}-${i}`))) as Pair,
       "sem-sysv": [setChannel(set, 0), setChannel(set, 1)],
-      eventfd: [3, 4].map((fd) => eventChannel(EventFd.fromFd(fd))) as Pair,
+      eventfd: events.map(eventChannel) as Pair,
+      "eventfd-ffi": events.map(rawEventChannel) as Pair,
     };
     for (const c of cases) {
       const [ping, pong] = pairs[c.mech]!;
