@@ -13,6 +13,7 @@ import { check, libc } from "../ffi/libc.ts";
 import { pipe, PipeReader, PipeWriter } from "../pipe/mod.ts";
 import { Encoder } from "../port/codec.ts";
 import { connectPort, listenPort, type Port, type PortListenOptions } from "../port/mod.ts";
+import { CROSSOVER, setCrossover } from "../port/port.ts";
 import { EventFd } from "../sem/mod.ts";
 import { memfd, SharedMemory } from "../shm/mod.ts";
 import { connect, socketpair, UnixConnection } from "../uds/mod.ts";
@@ -461,6 +462,50 @@ describe("port: receiving and closing", () => {
     await sending;
     assert.equal(queued, 64);
   });
+  for (const path of ["socket", "ring"] as const) {
+    it(`postMessage takes the bytes when it is called, also while they wait for room (${path})`, async () => {
+      setCrossover(path === "socket" ? Infinity : CROSSOVER);
+      try {
+        using ports = await pair();
+        const [a, b] = ports;
+        // 1.5 MiB: more than the socket or the ring takes at once, so that each message
+        // waits with part of it written, and those behind it wait whole.
+        const big = new Uint8Array(1536 * 1024);
+        const head = new Uint8Array(3000);
+        const tail = new Uint8Array(70_000);
+        const count = 10;
+        const sends: Promise<void>[] = [];
+        for (let i = 0; i < count; i++) {
+          big.fill(i);
+          head.fill(100 + i);
+          tail.fill(200 + i);
+          sends.push(a.postMessage(i % 2 === 0 ? big : [head, big, tail]));
+        }
+        big.fill(255);
+        head.fill(255);
+        tail.fill(255);
+        const same = (bytes: unknown, value: number, length: number, what: string) => {
+          const array = bytes as Uint8Array;
+          assert.equal(array.length, length, what);
+          const wrong = array.findIndex((v) => v !== value);
+          assert.equal(wrong, -1, `${what}: byte ${wrong} is ${array[wrong]}, not ${value}`);
+        };
+        for (let i = 0; i < count; i++) {
+          const m = await b.receive(TIMEOUT);
+          if (i % 2 === 0) same(m, i, big.length, `message ${i}`);
+          else {
+            const [h, m2, t] = m as Uint8Array[];
+            same(h, 100 + i, head.length, `message ${i}, first array`);
+            same(m2, i, big.length, `message ${i}, second array`);
+            same(t, 200 + i, tail.length, `message ${i}, third array`);
+          }
+        }
+        await Promise.all(sends);
+      } finally {
+        setCrossover(CROSSOVER);
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------
