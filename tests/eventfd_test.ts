@@ -72,6 +72,33 @@ describe("EventFd", () => {
       event.close();
     }));
 
+  it("several waits at once on one eventfd: each post goes to one of them, an aborted one takes none", () =>
+    noLeak(async () => {
+      using tokens = new EventFd({ semaphore: true });
+      const controller = new AbortController();
+      const waits = [0, 1, 2, 3].map((i) =>
+        tokens.wait({ timeout: 10_000, signal: i === 2 ? controller.signal : undefined })
+      );
+      await sleep(60); // all four have parked
+      controller.abort("gone");
+      await assert.rejects(waits[2]!, (e) => e === "gone");
+      tokens.signal(3);
+      assert.deepEqual(await Promise.all([waits[0], waits[1], waits[3]]), [1, 1, 1]);
+      assert.throws(() => tokens.waitSync({ timeout: 0 }), isCode("EAGAIN"), "no unit left over");
+
+      using counter = new EventFd();
+      const settled: number[] = [];
+      const both = [counter.wait({ timeout: 10_000 }), counter.wait({ timeout: 10_000 })];
+      for (const w of both) void w.then((n) => settled.push(n));
+      await sleep(30);
+      counter.signal(5);
+      await sleep(60);
+      assert.deepEqual(settled, [5], "one wait takes the whole count, the other waits on");
+      counter.signal(2);
+      await Promise.all(both);
+      assert.deepEqual(settled, [5, 2]);
+    }));
+
   it("fromFd wraps a descriptor, closing it only when owned", () =>
     noLeak(() => {
       using original = new EventFd();

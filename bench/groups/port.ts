@@ -84,35 +84,33 @@ function portWay(port: Port): MessageWay {
   };
 }
 
-/** The `fresh-copy` case: a new buffer and a copy per message, in this process. */
-async function freshCopy(c: Case, where: string) {
-  const message = new Uint8Array(c.size);
-  let bytes = 0;
-  const timer = await timedLoop(c, (i) => {
-    mark(message, i);
-    const copy = new Uint8Array(new ArrayBuffer(c.size));
-    copy.set(message);
-    verify(copy, c.size, i, where);
-    if (i >= c.warmup) bytes += c.size;
-  });
-  return result(c, timer, bytes, false);
+/** The port ring's slot size: `copy-floor` copies in and out in slots of it. */
+const SLOT = 65536;
+
+/** Copies `n` bytes slot by slot, as a ring's sender and receiver do. */
+function copySlots(to: Uint8Array, toAt: number, from: Uint8Array, fromAt: number, n: number) {
+  for (let at = 0; at < n; at += SLOT) {
+    to.set(from.subarray(fromAt + at, fromAt + Math.min(n, at + SLOT)), toAt + at);
+  }
 }
 
-/** The `copy-floor` case: copy in, a new buffer, copy out, in this process. */
-async function copyFloor(c: Case, where: string) {
-  const SLOT = 65536;
+/**
+ * The `fresh-copy` and `copy-floor` cases, in this process: a new buffer per message and a
+ * copy into it, from the message itself (`fresh-copy`), or from shared memory that the
+ * message was first copied into (`copy-floor`).
+ */
+async function copyCase(c: Case, where: string) {
   const message = new Uint8Array(c.size);
-  const ring = new Uint8Array(new SharedArrayBuffer(2 * c.size));
+  const ring = c.mech === "copy-floor" ? new Uint8Array(new SharedArrayBuffer(2 * c.size)) : null;
   let bytes = 0;
   const timer = await timedLoop(c, (i) => {
     mark(message, i);
-    const base = (i & 1) * c.size;
-    for (let at = 0; at < c.size; at += SLOT) {
-      ring.set(message.subarray(at, Math.min(c.size, at + SLOT)), base + at);
-    }
     const copy = new Uint8Array(new ArrayBuffer(c.size));
-    for (let at = 0; at < c.size; at += SLOT) {
-      copy.set(ring.subarray(base + at, base + Math.min(c.size, at + SLOT)), at);
+    if (ring === null) copy.set(message);
+    else {
+      const base = (i & 1) * c.size;
+      copySlots(ring, base, message, 0, c.size);
+      copySlots(copy, 0, ring, base, c.size);
     }
     verify(copy, c.size, i, where);
     if (i >= c.warmup) bytes += c.size;
@@ -193,8 +191,7 @@ export const group: Group = {
           usePath(c);
           return await messageParent(c, portWay(port));
         }
-        if (c.mech === "fresh-copy") return freshCopy(c, where);
-        if (c.mech === "copy-floor") return copyFloor(c, where);
+        if (c.mech === "fresh-copy" || c.mech === "copy-floor") return copyCase(c, where);
         if (c.size !== orderSize()) {
           throw new Error(`${where}: an order takes ${orderSize()} bytes, the case says ${c.size}`);
         }

@@ -51,19 +51,22 @@ function setChannel(set: SysVSemaphoreSet, index: number): Channel {
   };
 }
 
+/** Whether an eventfd's count is 0 (a wait with timeout 0 fails). */
+function eventEmpty(event: EventFd): boolean {
+  try {
+    event.waitSync({ timeout: 0 });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 function eventChannel(event: EventFd): Channel {
   return {
     post: () => event.signal(),
     waitSync: () => event.waitSync(),
     wait: () => event.wait(),
-    empty: () => {
-      try {
-        event.waitSync({ timeout: 0 });
-        return false;
-      } catch {
-        return true;
-      }
-    },
+    empty: () => eventEmpty(event),
   };
 }
 
@@ -88,7 +91,7 @@ function rawEventChannel(event: EventFd): Channel {
       while (libc.preadv2(fd, iov, 1, CURRENT_POSITION, C.RWF_NOWAIT) !== 8) libc.sched_yield();
       return done;
     },
-    empty: eventChannel(event).empty,
+    empty: () => eventEmpty(event),
   };
 }
 
