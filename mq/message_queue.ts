@@ -60,6 +60,9 @@ export interface MessageSendSyncOptions {
   timeout?: number;
 }
 
+/** What a send that went through at once returns: one settled promise, shared. */
+const SENT: Promise<void> = Promise.resolve();
+
 /** Where a receive puts the message (all receives of {@linkcode MessageQueue}). */
 export interface MessageReceiveInto {
   /**
@@ -337,15 +340,29 @@ export class MessageQueue extends FdHandle {
    *   `messageSize`; `EBADF` when the handle is closed or read-only; `ETIMEDOUT`;
    *   `EAGAIN` when `timeout` is 0 and the queue is full.
    */
-  async send(data: Uint8Array | string, options?: MessageSendOptions): Promise<void> {
-    this.#use("mq_send", C.O_RDONLY);
-    const bytes = this.#message(data);
-    const priority = checkPriority(options);
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    if (options?.timeout === 0 && this.#order.busy) {
-      throw IpcError.of("EAGAIN", "mq_send", this.#name); // it would wait in line
+  send(data: Uint8Array | string, options?: MessageSendOptions): Promise<void> {
+    // The common case first, as pipes do: nothing in line and room in the queue (no line
+    // entry, no closure, no async frame).
+    let bytes: Uint8Array, priority: number;
+    try {
+      const fd = this.#use("mq_send", C.O_RDONLY);
+      bytes = this.#message(data);
+      priority = checkPriority(options);
+      checkWaitOptions(options);
+      if (!this.#order.busy && this.#trySend(fd, bytes, priority)) return SENT;
+      if (options?.timeout === 0) {
+        // Full, or it would wait in line behind other sends.
+        throw IpcError.of("EAGAIN", "mq_send", this.#name);
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
+    return this.#sendLater(bytes, priority, options);
+  }
+
+  /** A send that waits: in line behind earlier ones, then for room. */
+  async #sendLater(bytes: Uint8Array, priority: number, options?: WaitOptions): Promise<void> {
+    const deadline = deadlineOf(options);
     // Joins the line synchronously, so that sends go out in call order.
     await this.#order.run(options, this.#sendTarget.context, () => {
       const now = this.#use("mq_send"); // closed while in line?

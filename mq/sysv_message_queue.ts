@@ -402,19 +402,36 @@ export class SysVMessageQueue implements Disposable {
    *   `EIDRM` when the queue was removed; `ETIMEDOUT`; `EAGAIN` when `timeout` is 0 and
    *   the queue is full; `EACCES` without write permission.
    */
-  async send(type: number, data: Uint8Array | string, options?: SysVSendOptions): Promise<void> {
-    const id = this.#use("msgsnd");
-    const bytes = toBytes(data);
-    checkInteger(type, "type", 1, MAX_TYPE);
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    if (options?.timeout === 0 && this.#order.busy) {
-      throw IpcError.of("EAGAIN", "msgsnd"); // it would wait in line
+  send(type: number, data: Uint8Array | string, options?: SysVSendOptions): Promise<void> {
+    // The common case first: nothing in line and room in the queue (no line entry, no
+    // closure, no async frame).
+    let id: number, bytes: Uint8Array;
+    try {
+      id = this.#use("msgsnd");
+      bytes = toBytes(data);
+      checkInteger(type, "type", 1, MAX_TYPE);
+      checkWaitOptions(options);
+      if (!this.#order.busy && this.#trySend(id, type, bytes)) return SENT;
+      if (options?.timeout === 0) {
+        throw IpcError.of("EAGAIN", "msgsnd"); // full, or it would wait in line
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
+    return this.#sendLater(id, type, bytes, options);
+  }
+
+  /** A send that waits: in line behind earlier ones, then for room (on a helper thread). */
+  async #sendLater(
+    id: number,
+    type: number,
+    bytes: Uint8Array,
+    options: SysVSendOptions | undefined,
+  ): Promise<void> {
+    const deadline = deadlineOf(options);
     await this.#order.run(options, this.#sendContext, async () => {
       this.#use("msgsnd"); // closed while in line?
       if (this.#trySend(id, type, bytes)) return;
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "msgsnd");
       this.#checkFits(id, bytes.length);
       // The helper thread reads the message after this call returns: memory of its own.
       const message = packMessage(
@@ -998,6 +1015,9 @@ export class SysVMessageQueue implements Disposable {
     return error;
   }
 }
+
+/** What a send that went through at once returns: one settled promise, shared. */
+const SENT: Promise<void> = Promise.resolve();
 
 const ANY: Selection = { type: 0, except: false, maxSize: undefined, into: undefined, flags: 0 };
 
