@@ -49,6 +49,8 @@ import {
   waitFutex,
   type WaitOptions,
   wakeFutex,
+  yieldedToPeer,
+  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { absoluteTimespec, syncTimeout } from "./timespec.ts";
 
@@ -394,11 +396,29 @@ export class Semaphore implements Disposable {
    * @throws {IpcError} `EAGAIN` when `timeout` is 0 and no unit is there, `ETIMEDOUT`
    *   when the timeout passes, `EBADF` when closed (also while waiting).
    */
-  async acquire(options?: WaitOptions): Promise<Permit> {
-    const view = this.#use("sem_wait");
-    checkWaitOptions(options);
-    if (this.#tryTake(view)) return makePermit(this);
-    if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sem_wait", this.#name);
+  acquire(options?: WaitOptions): Promise<Permit> {
+    // The direct path, with no async frame: a unit that is there, or that a poster on this
+    // CPU gives while this side yields once (the engine's rule before every wait, see
+    // yieldedToPeer).
+    try {
+      const view = this.#use("sem_wait");
+      checkWaitOptions(options);
+      if (this.#tryTake(view)) return Promise.resolve(makePermit(this));
+      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sem_wait", this.#name);
+      const spin = this.#spinning.spin!;
+      if (yieldedToPeer(spin)) {
+        const taken = this.#tryTake(view);
+        yieldPaid(spin, taken);
+        if (taken) return Promise.resolve(makePermit(this));
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#acquireLater(options);
+  }
+
+  /** An acquire that waits: parked on the futex word, or polling where it cannot park. */
+  async #acquireLater(options: WaitOptions | undefined): Promise<Permit> {
     if (trywaitOnly || !glibcSemaphores()) {
       await pollUntil(
         () => this.#tryTake(this.#use("sem_wait")) || undefined,
