@@ -41,8 +41,13 @@ import {
   type WaitContext,
   type WaitOptions,
   warmOffload,
+  yieldedToPeer,
+  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { relativeTimespec, syncTimeout } from "./timespec.ts";
+
+/** What operations that went through at once return: one settled promise, shared. */
+const APPLIED: Promise<void> = Promise.resolve();
 
 /** One operation on one semaphore of a set. */
 export interface SemaphoreOperation {
@@ -430,12 +435,31 @@ export class SysVSemaphoreSet implements Disposable {
    * @throws {RangeError} For an empty list, an index outside the set, or a delta outside
    *   -32767 to 32767.
    */
-  async op(ops: readonly SemaphoreOperation[], options?: WaitOptions): Promise<void> {
-    const id = this.#use("semop");
-    const compiled = this.#compile(ops);
-    checkWaitOptions(options);
-    if (this.#attempt(compiled) === 0) return;
-    if (options?.timeout === 0) throw this.#error(EAGAIN, "semop");
+  op(ops: readonly SemaphoreOperation[], options?: WaitOptions): Promise<void> {
+    // The direct path, with no async frame: operations that go through at once, or once a
+    // poster on this CPU has run while this side yields (the engine's rule before every
+    // wait, see yieldedToPeer).
+    let id: number, compiled: Compiled;
+    try {
+      id = this.#use("semop");
+      compiled = this.#compile(ops);
+      checkWaitOptions(options);
+      if (this.#attempt(compiled) === 0) return APPLIED;
+      if (options?.timeout === 0) throw this.#error(EAGAIN, "semop");
+      const spin = this.#spinning.spin!;
+      if (yieldedToPeer(spin)) {
+        const applied = this.#attempt(compiled) === 0;
+        yieldPaid(spin, applied);
+        if (applied) return APPLIED;
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#opLater(id, compiled, options);
+  }
+
+  /** Operations that wait: a helper thread makes the blocking `semop`. */
+  async #opLater(id: number, compiled: Compiled, options: WaitOptions | undefined): Promise<void> {
     await offload(
       {
         syscall: C.SYS_semop,
