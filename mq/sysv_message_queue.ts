@@ -30,6 +30,8 @@ import {
   type WaitContext,
   type WaitOptions,
   warmOffload,
+  yieldedToPeer,
+  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { WriteQueue } from "../ffi/writes.ts";
 
@@ -551,15 +553,39 @@ export class SysVMessageQueue implements Disposable {
    *   waiting), `ETIMEDOUT`, `EAGAIN` when `timeout` is 0 and no message matches,
    *   `EACCES` without read permission.
    */
-  async receive(options?: SysVReceiveOptions): Promise<SysVMessage> {
-    const id = this.#use("msgrcv");
-    const selection = checkSelection(options);
-    checkWaitOptions(options);
-    const deadline = deadlineOf(options);
-    while (true) {
-      const ready = this.#tryReceive(id, selection);
-      if (ready !== null) return ready;
+  receive(options?: SysVReceiveOptions): Promise<SysVMessage> {
+    // The direct path, with no async frame: a message that is there, or that a sender on
+    // this CPU sends while this side yields once (the engine's rule before every wait, see
+    // yieldedToPeer).
+    let id: number, selection: Selection;
+    try {
+      id = this.#use("msgrcv");
+      selection = checkSelection(options);
+      checkWaitOptions(options);
+      let ready = this.#tryReceive(id, selection);
+      if (ready === null && options?.timeout !== 0 && yieldedToPeer(this.#spin)) {
+        ready = this.#tryReceive(id, selection);
+        yieldPaid(this.#spin, ready !== null);
+      }
+      if (ready !== null) return Promise.resolve(ready);
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "msgrcv");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#receiveLater(id, selection, options);
+  }
+
+  /** A receive that waits: a helper thread makes the blocking `msgrcv`. */
+  async #receiveLater(
+    id: number,
+    selection: Selection,
+    options: SysVReceiveOptions | undefined,
+  ): Promise<SysVMessage> {
+    const deadline = deadlineOf(options);
+    for (let first = true;; first = false) {
+      // The direct path has just looked; after msgmax grew, look again.
+      const ready = first ? null : this.#tryReceive(id, selection);
+      if (ready !== null) return ready;
       const size = this.#size(selection);
       // The helper thread fills this after the call returns: memory of its own.
       const buf = new Uint8Array(new ArrayBuffer(HEADER + size));
