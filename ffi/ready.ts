@@ -7,13 +7,12 @@
  */
 import { IpcError } from "./errors.ts";
 import {
+  attemptNow,
   AttemptWait,
   sharedSpin,
   type WaitContext,
   waitFd,
   type WaitOptions,
-  yieldedToPeer,
-  yieldPaid,
 } from "./wait/mod.ts";
 
 /** What an async operation needs to know about its handle. */
@@ -71,25 +70,16 @@ export function untilReady<T, A = undefined>(
   attempt: (arg: A) => T | undefined,
   arg?: A,
 ): Promise<T> {
+  const spin = target.context.spin === undefined ? sharedSpin : target.context.spin;
   let result: T | undefined;
   try {
-    result = attempt(arg as A);
+    result = attemptNow(attempt, arg as A, spin, options);
   } catch (e) {
     return Promise.reject(e);
   }
   if (result !== undefined) return Promise.resolve(result);
   if (options?.timeout === 0) {
     return Promise.reject(IpcError.of("EAGAIN", target.context.syscall, target.context.path));
-  }
-  const spin = target.context.spin === undefined ? sharedSpin : target.context.spin;
-  if (yieldedToPeer(spin)) {
-    try {
-      result = attempt(arg as A);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    yieldPaid(spin!, result !== undefined);
-    if (result !== undefined) return Promise.resolve(result);
   }
   let waiter = waiters.get(target);
   if (waiter === undefined || waiter.busy) {

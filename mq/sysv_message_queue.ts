@@ -19,6 +19,7 @@ import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts
 import { runtime } from "../ffi/runtime.ts";
 import { ipcPerm, msginfo, msqidDs } from "../ffi/structs.ts";
 import {
+  attemptNow,
   cancelAll,
   checkWaitOptions,
   deadlineOf,
@@ -30,8 +31,6 @@ import {
   type WaitContext,
   type WaitOptions,
   warmOffload,
-  yieldedToPeer,
-  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { WriteQueue } from "../ffi/writes.ts";
 
@@ -555,19 +554,14 @@ export class SysVMessageQueue implements Disposable {
    */
   receive(options?: SysVReceiveOptions): Promise<SysVMessage> {
     // The direct path, with no async frame: a message that is there, or that a sender on
-    // this CPU sends while this side yields once (the engine's rule before every wait, see
-    // yieldedToPeer).
+    // this CPU sends while this side yields once (attemptNow).
     let id: number, selection: Selection;
     try {
       id = this.#use("msgrcv");
       selection = checkSelection(options);
       checkWaitOptions(options);
-      let ready = this.#tryReceive(id, selection);
-      if (ready === null && options?.timeout !== 0 && yieldedToPeer(this.#spin)) {
-        ready = this.#tryReceive(id, selection);
-        yieldPaid(this.#spin, ready !== null);
-      }
-      if (ready !== null) return Promise.resolve(ready);
+      const ready = attemptNow(this.#receiveNow, selection, this.#spin, options);
+      if (ready !== undefined) return Promise.resolve(ready);
       if (options?.timeout === 0) throw IpcError.of("EAGAIN", "msgrcv");
     } catch (e) {
       return Promise.reject(e);
@@ -914,6 +908,10 @@ export class SysVMessageQueue implements Disposable {
       throw this.#explain(e, bytes.length);
     }
   }
+
+  /** {@linkcode #tryReceive} as an engine attempt, made once per handle. */
+  readonly #receiveNow = (selection: Selection): SysVMessage | undefined =>
+    this.#tryReceive(this.#use("msgrcv"), selection) ?? undefined;
 
   /** A kept message that matches, else one receive with `IPC_NOWAIT`; `null` if none. */
   #tryReceive(id: number, selection: Selection): SysVMessage | null {

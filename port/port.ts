@@ -11,6 +11,7 @@ import { checkInteger, FdHandle, untilClosed } from "../ffi/handle.ts";
 import { posixName } from "../ffi/ipc.ts";
 import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import {
+  attemptNow,
   cancelAll,
   checkWaitOptions,
   deadlineOf,
@@ -20,8 +21,6 @@ import {
   type WaitContext,
   waitFd,
   type WaitOptions,
-  yieldedToPeer,
-  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { track } from "../ffi/wait/track.ts";
 import {
@@ -1050,13 +1049,10 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     this.use("receive");
     checkWaitOptions(options);
     if (this.#inboxHead === this.#inbox.length && !this.#pumping && this.#waiters.length === 0) {
-      // Nobody else reading: take what is there now, with no waiting machinery; on one
-      // shared CPU, let the peer run once first (as every async wait does, see
-      // yieldedToPeer), so that a reply it is about to send is taken here too.
+      // Nobody else reading: take what is there now, with no waiting machinery, or what
+      // the peer sends while this side yields once (attemptNow).
       try {
-        if (!this.#readNow() && options?.timeout !== 0 && yieldedToPeer(this.spin)) {
-          yieldPaid(this.spin, this.#readNow());
-        }
+        attemptNow(this.#readNow, undefined, this.spin, options);
       } catch (e) {
         this.#failReceiving(e);
       }
@@ -1206,13 +1202,13 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
     for (const waiter of this.#waiters.splice(0)) waiter.fail(this.#rxError);
   }
 
-  /** Reads until a message is in the inbox or nothing is left; `true` if one is. */
-  #readNow(): boolean {
+  /** Reads until a message is in the inbox or nothing is left: `true` if one is, else `undefined`. */
+  readonly #readNow = (): true | undefined => {
     while (this.#inboxHead === this.#inbox.length) {
-      if (this.#rxError !== null || !this.#readSome()) return false;
+      if (this.#rxError !== null || !this.#readSome()) return undefined;
     }
     return true;
-  }
+  };
 
   /** Reads what is there on the current path without waiting; `true` if anything was. */
   #readSome(): boolean {

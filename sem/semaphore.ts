@@ -33,6 +33,7 @@ import { glibcSemaphores } from "../ffi/platform.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { semT } from "../ffi/structs.ts";
 import {
+  attemptNow,
   cancelAll,
   checkWaitOptions,
   deadlineOf,
@@ -49,8 +50,6 @@ import {
   waitFutex,
   type WaitOptions,
   wakeFutex,
-  yieldedToPeer,
-  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { absoluteTimespec, syncTimeout } from "./timespec.ts";
 
@@ -367,6 +366,9 @@ export class Semaphore implements Disposable {
     return valueCell[0]!;
   }
 
+  /** {@linkcode #tryTake} as an engine attempt: `true`, or `undefined` for none. */
+  readonly #takeNow = (view: Uint8Array): true | undefined => this.#tryTake(view) || undefined;
+
   /** One `sem_trywait`: `true` when a unit was taken. */
   #tryTake(view: Uint8Array): boolean {
     while (true) {
@@ -398,19 +400,14 @@ export class Semaphore implements Disposable {
    */
   acquire(options?: WaitOptions): Promise<Permit> {
     // The direct path, with no async frame: a unit that is there, or that a poster on this
-    // CPU gives while this side yields once (the engine's rule before every wait, see
-    // yieldedToPeer).
+    // CPU gives while this side yields once (attemptNow).
     try {
       const view = this.#use("sem_wait");
       checkWaitOptions(options);
-      if (this.#tryTake(view)) return Promise.resolve(makePermit(this));
-      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sem_wait", this.#name);
-      const spin = this.#spinning.spin!;
-      if (yieldedToPeer(spin)) {
-        const taken = this.#tryTake(view);
-        yieldPaid(spin, taken);
-        if (taken) return Promise.resolve(makePermit(this));
+      if (attemptNow(this.#takeNow, view, this.#spinning.spin!, options)) {
+        return Promise.resolve(makePermit(this));
       }
+      if (options?.timeout === 0) throw IpcError.of("EAGAIN", "sem_wait", this.#name);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -32,6 +32,7 @@ import { describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { sembuf, semidDs } from "../ffi/structs.ts";
 import {
+  attemptNow,
   cancelAll,
   checkWaitOptions,
   newSpinState,
@@ -41,8 +42,6 @@ import {
   type WaitContext,
   type WaitOptions,
   warmOffload,
-  yieldedToPeer,
-  yieldPaid,
 } from "../ffi/wait/mod.ts";
 import { relativeTimespec, syncTimeout } from "./timespec.ts";
 
@@ -350,6 +349,9 @@ export class SysVSemaphoreSet implements Disposable {
     };
   }
 
+  /** {@linkcode #attempt} as an engine attempt, made once per set. */
+  readonly #applyNow = (compiled: Compiled): 0 | undefined => this.#attempt(compiled);
+
   /** One try with `IPC_NOWAIT`: `0` when done, `undefined` when the call would wait. */
   #attempt(compiled: Compiled): 0 | undefined {
     const id = this.#use("semop");
@@ -437,21 +439,16 @@ export class SysVSemaphoreSet implements Disposable {
    */
   op(ops: readonly SemaphoreOperation[], options?: WaitOptions): Promise<void> {
     // The direct path, with no async frame: operations that go through at once, or once a
-    // poster on this CPU has run while this side yields (the engine's rule before every
-    // wait, see yieldedToPeer).
+    // poster on this CPU has run while this side yields (attemptNow).
     let id: number, compiled: Compiled;
     try {
       id = this.#use("semop");
       compiled = this.#compile(ops);
       checkWaitOptions(options);
-      if (this.#attempt(compiled) === 0) return APPLIED;
-      if (options?.timeout === 0) throw this.#error(EAGAIN, "semop");
-      const spin = this.#spinning.spin!;
-      if (yieldedToPeer(spin)) {
-        const applied = this.#attempt(compiled) === 0;
-        yieldPaid(spin, applied);
-        if (applied) return APPLIED;
+      if (attemptNow(this.#applyNow, compiled, this.#spinning.spin!, options) === 0) {
+        return APPLIED;
       }
+      if (options?.timeout === 0) throw this.#error(EAGAIN, "semop");
     } catch (e) {
       return Promise.reject(e);
     }

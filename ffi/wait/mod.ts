@@ -8,7 +8,7 @@
  * to a child at any time, and a cancelled wait leaves the kernel object exactly as it was.
  *
  * Before it waits, an operation yields the CPU once and attempts again if another thread
- * ran meanwhile (`yieldedToPeer` in `./spin.ts`: on one shared CPU the peer answers during
+ * ran meanwhile (`attemptNow` in `./spin.ts`: on one shared CPU the peer answers during
  * the yield). A wait first spins on event-loop turns (`./spin.ts`), then parks in one of
  * two backends: io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
  * unavailable or `SYSIPC_WAIT_ENGINE=poll` is set in the environment. Timeouts, aborts and
@@ -47,7 +47,7 @@ export {
   type WaitOptions,
 } from "./options.ts";
 export { cancelAll, type Owner, type WaitContext } from "./track.ts";
-export { newSpinState, setWaitSpin, type SpinState, yieldedToPeer, yieldPaid } from "./spin.ts";
+export { attemptNow, newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
 export { type EngineKind, waitEngine } from "./engine.ts";
 export { offload, type OffloadRequest, warmOffload } from "./offload.ts";

@@ -132,6 +132,32 @@ export function yieldPaid(spin: SpinState, paid: boolean): void {
 }
 
 /**
+ * The direct path of every async operation, before any waiting machinery: `attempt(arg)`;
+ * if it gives nothing and `options.timeout` is not 0, the yield of {@linkcode yieldedToPeer}
+ * and, if another thread ran meanwhile, `attempt(arg)` once more (its outcome reported to
+ * {@linkcode yieldPaid}). Pass an attempt made once per handle and the call's own data as
+ * `arg`, so that the path allocates nothing.
+ *
+ * @param attempt A non-blocking try: a result, or `undefined` when it would block.
+ * @param arg What `attempt` is called with.
+ * @param spin The handle's spin state (`null`: never yields).
+ * @param options The call's options (`timeout: 0`: one attempt, no yield).
+ * @returns The result, or `undefined`: the caller waits.
+ */
+export function attemptNow<T, A>(
+  attempt: (arg: A) => T | undefined,
+  arg: A,
+  spin: SpinState | null,
+  options: { timeout?: number } | undefined,
+): T | undefined {
+  const result = attempt(arg);
+  if (result !== undefined || options?.timeout === 0 || !yieldedToPeer(spin)) return result;
+  const again = attempt(arg);
+  yieldPaid(spin!, again !== undefined);
+  return again;
+}
+
+/**
  * A wait in its spin phase, checked each event-loop turn by {@linkcode addSpinner}'s loop.
  * Its hooks are methods, so that a wait object made once can spin again and again without
  * making a closure per wait.
