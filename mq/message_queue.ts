@@ -465,16 +465,16 @@ export class MessageQueue extends FdHandle {
    *   `EAGAIN` when `timeout` is 0 and the queue is empty.
    * @throws {RangeError} When `into` is shorter than `messageSize`.
    */
-  async receive(options?: MessageReceiveOptions): Promise<Message> {
-    const fd = this.#use("mq_receive", C.O_WRONLY);
-    checkWaitOptions(options);
-    const into = this.#into(options);
-    return await untilReady(
-      this.#receiveTarget,
-      C.POLLIN,
-      options,
-      () => this.#tryReceive(fd, into) ?? undefined,
-    );
+  receive(options?: MessageReceiveOptions): Promise<Message> {
+    let into: Uint8Array | undefined;
+    try {
+      this.#use("mq_receive", C.O_WRONLY);
+      checkWaitOptions(options);
+      into = this.#into(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return untilReady(this.#receiveTarget, C.POLLIN, options, this.#receiveNow, into);
   }
 
   /**
@@ -721,6 +721,10 @@ export class MessageQueue extends FdHandle {
       priority: this.#priority[0]!,
     };
   }
+
+  /** {@linkcode #tryReceive} as the engine's attempt, made once per handle. */
+  readonly #receiveNow = (into: Uint8Array | undefined): Message | undefined =>
+    this.#tryReceive(this.#use("mq_receive"), into) ?? undefined;
 
   /** One receive that never waits: `null` when the queue is empty. */
   #tryReceive(fd: number, into: Uint8Array | undefined): Message | null {
