@@ -88,6 +88,27 @@ setErrnoDescriber((n) => runtime.cstring(libc.strerror(n)));
  */
 export const CURRENT_POSITION: NativePointer | null = runtime.pointer(-1n);
 
+/** The values {@linkcode longArgument} has made, by number. */
+const longs = new Map<number, NativePointer | null>();
+
+/**
+ * A 64-bit integer argument (a `long` or `size_t` that may not fit 32 bits) for a
+ * `"pointer"` parameter of the symbol table's hot-path aliases, made once per value: a
+ * program passes a handful (message types, buffer sizes), and at most 1,024 are kept.
+ *
+ * @param value A safe integer.
+ * @returns The argument.
+ */
+export function longArgument(value: number): NativePointer | null {
+  let argument = longs.get(value);
+  if (argument === undefined) {
+    if (longs.size >= 1024) longs.clear();
+    argument = runtime.pointer(BigInt(value));
+    longs.set(value, argument);
+  }
+  return argument;
+}
+
 /** The EINTR errno value. */
 export const EINTR: number = errnoNumber("EINTR");
 /** The EAGAIN errno value. */

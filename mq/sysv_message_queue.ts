@@ -15,9 +15,10 @@ import {
   type SysVKey,
   sysvKey,
 } from "../ffi/ipc.ts";
-import { check, describeValue, EAGAIN, EINTR, errno, libc } from "../ffi/libc.ts";
+import { check, describeValue, EAGAIN, EINTR, errno, libc, longArgument } from "../ffi/libc.ts";
 import { runtime } from "../ffi/runtime.ts";
 import { ipcPerm, msginfo, msqidDs } from "../ffi/structs.ts";
+import type { NativePointer } from "../ffi/symbols.ts";
 import {
   attemptNow,
   cancelAll,
@@ -142,6 +143,8 @@ export interface SysVMessageQueueChanges {
 /** A receive's checked selection: the `msgrcv` type, flags and buffer size. */
 interface Selection {
   type: number;
+  /** `type` as `msgrcv_hot` takes it. */
+  typeArgument: NativePointer | null;
   except: boolean;
   /** `undefined`: the whole message (the buffer is `msgmax` bytes). */
   maxSize: number | undefined;
@@ -164,6 +167,12 @@ function sendNow(id: number, message: Uint8Array, size: number): boolean {
     if (e === EAGAIN) return false;
     if (e !== EINTR) throw new IpcError({ errno: e, syscall: "msgsnd" });
   }
+}
+
+/** One `msgrcv` with `IPC_NOWAIT`: the text's length, or -1 (see errno). */
+function receiveNow(id: number, buf: Uint8Array, size: number, selection: Selection): number {
+  const flags = selection.flags | C.IPC_NOWAIT;
+  return libc.msgrcv_hot(id, buf, longArgument(size), selection.typeArgument, flags);
 }
 
 /** Puts back the kept messages of a handle that was never closed (a safety net only). */
@@ -583,7 +592,7 @@ export class SysVMessageQueue implements Disposable {
       const size = this.#size(selection);
       // The helper thread fills this after the call returns: memory of its own.
       const buf = new Uint8Array(new ArrayBuffer(HEADER + size));
-      const read = () => libc.msgrcv(id, buf, size, selection.type, selection.flags | C.IPC_NOWAIT);
+      const read = () => receiveNow(id, buf, size, selection);
       try {
         const n = await offload(
           {
@@ -664,14 +673,19 @@ export class SysVMessageQueue implements Disposable {
       const buf = this.#buffer(size);
       try {
         let n: number;
+        const sizeArgument = longArgument(size);
         if (timeout === undefined) {
           // No closure made on this path.
-          while ((n = libc.msgrcv(id, buf, size, selection.type, selection.flags)) < 0) {
+          while (
+            (n = libc.msgrcv_hot(id, buf, sizeArgument, selection.typeArgument, selection.flags)) <
+              0
+          ) {
             const e = errno();
             if (e !== EINTR) throw new IpcError({ errno: e, syscall: "msgrcv" });
           }
         } else {
-          const call = () => libc.msgrcv(id, buf, size, selection.type, selection.flags);
+          const call = () =>
+            libc.msgrcv_hot(id, buf, sizeArgument, selection.typeArgument, selection.flags);
           n = retryWithTimer(call, timeout, "msgrcv");
         }
         return unpackMessage(buf, n, selection.into);
@@ -920,7 +934,7 @@ export class SysVMessageQueue implements Disposable {
     while (true) {
       const size = this.#size(selection);
       const buf = this.#buffer(size);
-      const n = libc.msgrcv(id, buf, size, selection.type, selection.flags | C.IPC_NOWAIT);
+      const n = receiveNow(id, buf, size, selection);
       if (n >= 0) return unpackMessage(buf, n, selection.into);
       const e = errno();
       if (e === ENOMSG) return null;
@@ -1043,7 +1057,14 @@ export class SysVMessageQueue implements Disposable {
 /** What a send that went through at once returns: one settled promise, shared. */
 const SENT: Promise<void> = Promise.resolve();
 
-const ANY: Selection = { type: 0, except: false, maxSize: undefined, into: undefined, flags: 0 };
+const ANY: Selection = {
+  type: 0,
+  typeArgument: longArgument(0),
+  except: false,
+  maxSize: undefined,
+  into: undefined,
+  flags: 0,
+};
 
 /** Checks a receive's `type`, `except`, `maxSize` and `into`. */
 function checkSelection(options: SysVSelection | undefined): Selection {
@@ -1066,6 +1087,7 @@ function checkSelection(options: SysVSelection | undefined): Selection {
   }
   return {
     type,
+    typeArgument: longArgument(type),
     except,
     maxSize,
     into,
