@@ -237,6 +237,7 @@ const MECH_NAMES: Record<string, string> = {
   "copy-floor": "copy in + new ArrayBuffer + copy out, no IPC",
   "eventfd-ffi": "eventfd, raw FFI floor",
   "mq-posix-ffi": "POSIX mq, raw FFI floor",
+  "mq-sysv-ffi": "System V mq, raw FFI floor",
 };
 
 function label(r: { mechanism: string; mode: string; kind: string; size: number }): string {
@@ -540,7 +541,9 @@ export function writeReports(
       `shared with other work: a load above 0 means other processes ran during the measurements.`,
       `- Scale: ${meta.scale.messages} measured round trips per small case after ${meta.scale.warmup} ` +
       `of warm-up (fewer for 64 KiB and 1 MiB messages, ten times more in batches of 20 for the ` +
-      `sub-microsecond shared-memory and small streamed cases).`,
+      `sub-microsecond shared-memory and small streamed cases). On Deno and Bun, the first case ` +
+      `of each mechanism and mode warms up ${meta.scale.firstWarmup ?? 1} times longer, so ` +
+      `that the JIT compilers are done with its code.`,
       ...(meta.no_c ? [`- C baselines skipped: ${meta.no_c}`] : []),
       ...(meta.note ? [`- Note: ${meta.note}`] : []),
       ...(meta.failures.length ? ["- Failures:", ...meta.failures.map((f) => `  - ${f}`)] : []),

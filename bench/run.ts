@@ -26,7 +26,9 @@
  *   --only LIST        groups to run: pipe,fifo,uds,shm,mq,sem,signal,unix,worker,ipc,port
  *   --runtimes LIST    deno,bun (default both)
  *   --messages N, --warmup N   the scale: round trips of a small case (default 4000 and
- *                      1000; --quick: 1000 and 500)
+ *                      1000; --quick: 1000 and 500). On Deno and Bun, the first case of
+ *                      each mechanism and mode warms up 50 times longer (--quick: 4), so
+ *                      that the JIT compilers are done with its code.
  *   --no-micro         skip the FFI micro-benchmarks and the allocation check
  *   --out DIR          where the outputs go (default bench/out)
  *   --results          also write bench/RESULTS.md and bench/ratios.svg
@@ -96,6 +98,7 @@ const base = quick ? QUICK : FULL;
 const scale: Scale = {
   messages: intOption(values.messages ?? `${base.messages}`, "messages", 1),
   warmup: intOption(values.warmup ?? `${base.warmup}`, "warmup"),
+  firstWarmup: base.firstWarmup,
 };
 const rounds = intOption(values.rounds ?? (quick ? "1" : "5"), "rounds", 1);
 const pins = values.pin === "both" ? ["split", "same"] : [values.pin!];

@@ -229,11 +229,14 @@ export async function byteStreamChild(c: Case, r: ByteReader, w: ByteWriter): Pr
  * A channel of whole messages, both ways (seqpacket and datagram sockets, message queues):
  * this side's sends go to the other side, its receives come from it.
  */
-export interface MessageWay {
+export interface MessageWay<R = unknown> {
   sendSync(data: Uint8Array): unknown;
   send(data: Uint8Array): Promise<unknown>;
-  receiveSync(): Uint8Array;
-  receive(): Promise<Uint8Array>;
+  /** A receive's result, as the API returns it (no wrapper: one await per receive). */
+  receiveSync(): R;
+  receive(): Promise<R>;
+  /** The bytes of a receive's result. */
+  data(received: R): Uint8Array;
 }
 
 /**
@@ -244,7 +247,7 @@ export interface MessageWay {
  * @param way The channel.
  * @returns The result.
  */
-export async function messageParent(c: Case, way: MessageWay): Promise<CaseResult> {
+export async function messageParent<R>(c: Case, way: MessageWay<R>): Promise<CaseResult> {
   const where = `parent ${caseKey(c)}`;
   const msg = new Uint8Array(c.size);
   const sync = c.mode === "sync";
@@ -257,13 +260,13 @@ export async function messageParent(c: Case, way: MessageWay): Promise<CaseResul
         ? (i) => {
           mark(msg, i);
           way.sendSync(msg);
-          verify(way.receiveSync(), c.size, i, where);
+          verify(way.data(way.receiveSync()), c.size, i, where);
           if (i >= c.warmup) bytes += 2 * c.size;
         }
         : async (i) => {
           mark(msg, i);
           await way.send(msg);
-          verify(await way.receive(), c.size, i, where);
+          verify(way.data(await way.receive()), c.size, i, where);
           if (i >= c.warmup) bytes += 2 * c.size;
         },
     );
@@ -274,11 +277,11 @@ export async function messageParent(c: Case, way: MessageWay): Promise<CaseResul
       c,
       sync
         ? (i) => {
-          verify(way.receiveSync(), c.size, i, where);
+          verify(way.data(way.receiveSync()), c.size, i, where);
           if (i >= c.warmup) bytes += c.size;
         }
         : async (i) => {
-          verify(await way.receive(), c.size, i, where);
+          verify(way.data(await way.receive()), c.size, i, where);
           if (i >= c.warmup) bytes += c.size;
         },
     );
@@ -292,13 +295,13 @@ export async function messageParent(c: Case, way: MessageWay): Promise<CaseResul
  * @param c The case.
  * @param way The channel.
  */
-export async function messageChild(c: Case, way: MessageWay): Promise<void> {
+export async function messageChild<R>(c: Case, way: MessageWay<R>): Promise<void> {
   const total = c.warmup + c.messages;
   const sync = c.mode === "sync";
   if (c.kind === "rtt") {
     for (let i = 0; i < total; i++) {
-      if (sync) way.sendSync(way.receiveSync());
-      else await way.send(await way.receive());
+      if (sync) way.sendSync(way.data(way.receiveSync()));
+      else await way.send(way.data(await way.receive()));
     }
     return;
   }

@@ -80,7 +80,8 @@ function portWay(port: Port): MessageWay {
     sendSync: sync,
     send: (bytes) => port.postMessage(bytes),
     receiveSync: sync,
-    receive: async () => (await port.receive()) as Uint8Array,
+    receive: () => port.receive(),
+    data: (value) => value as Uint8Array,
   };
 }
 

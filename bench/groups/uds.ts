@@ -28,17 +28,17 @@ const typeOf = (c: Case) => c.mech.slice("uds-".length) as SocketType;
  * each received into one buffer (`readSync`/`read`, one message per call on these
  * sockets), as the C loop receives: nothing allocated per message.
  */
-function messages(conn: UnixConnection, size: number): MessageWay {
+function messages(conn: UnixConnection, size: number): MessageWay<number | null> {
   const buffer = new Uint8Array(Math.max(size, 1));
-  const data = (n: number | null) => {
-    if (n === null) throw new Error("end of stream in the middle of a case");
-    return buffer.subarray(0, n);
-  };
   return {
     sendSync: (bytes) => conn.sendSync(bytes),
     send: (bytes) => conn.send(bytes),
-    receiveSync: () => data(conn.readSync(buffer)),
-    receive: async () => data(await conn.read(buffer)),
+    receiveSync: () => conn.readSync(buffer),
+    receive: () => conn.read(buffer),
+    data(n) {
+      if (n === null) throw new Error("end of stream in the middle of a case");
+      return buffer.subarray(0, n);
+    },
   };
 }
 
