@@ -18,6 +18,7 @@ import { C } from "../../ffi/constants.ts";
 import { libc, longArgument } from "../../ffi/libc.ts";
 import { timespec } from "../../ffi/structs.ts";
 import { type Message, MessageQueue, type SysVMessage, SysVMessageQueue } from "../../mq/mod.ts";
+import { messageBuffer } from "../../mq/sysv_message_queue.ts";
 import { type Group, messageChild, messageParent, type MessageWay, session } from "./_group.ts";
 
 function posixWay(send: MessageQueue, receive: MessageQueue): MessageWay<Message> {
@@ -76,8 +77,9 @@ function rawPosixWay(send: MessageQueue, receive: MessageQueue): MessageWay<Uint
 
 /**
  * The System V round trip with no sysipc code: the runtime's floor. The text is copied
- * behind the type and out of the received `struct msgbuf`, as the C loop does; `msgrcv`
- * through the symbol table's fast-path alias. Sync blocks; async tries with `IPC_NOWAIT`
+ * behind the type and out of the received `struct msgbuf`, as the C loop does, in
+ * buffers placed as sysipc places its own; `msgrcv` through the symbol table's fast-path
+ * alias. Sync blocks; async tries with `IPC_NOWAIT`
  * and calls `sched_yield` until the peer has answered.
  */
 function rawSysvWay(
@@ -86,10 +88,11 @@ function rawSysvWay(
   receiveType: number,
 ): MessageWay<Uint8Array> {
   const MSGMAX = 8192, HEADER = 8;
-  // Over explicit ArrayBuffers: the kernel reads and writes them through their addresses.
-  const out = new Uint8Array(new ArrayBuffer(HEADER + MSGMAX));
-  new DataView(out.buffer).setUint32(0, sendType, true);
-  const message = new Uint8Array(new ArrayBuffer(HEADER + MSGMAX));
+  // Over explicit ArrayBuffers (the kernel reads and writes them through their addresses),
+  // the text aligned as sysipc aligns it.
+  const out = messageBuffer(MSGMAX);
+  new DataView(out.buffer, out.byteOffset).setUint32(0, sendType, true);
+  const message = messageBuffer(MSGMAX);
   const text = message.subarray(HEADER);
   const into = new Uint8Array(MSGMAX);
   const size = longArgument(MSGMAX), type = longArgument(receiveType);
