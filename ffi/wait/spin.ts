@@ -27,6 +27,12 @@ export interface SpinState {
   budget: number;
   /** Waits left before {@linkcode yieldedToPeer} yields again, after a yield that did not pay. */
   skipYields: number;
+  /**
+   * Consecutive direct paths ({@linkcode attemptNow}) that found their result only after
+   * the yield; from {@linkcode YIELD_FIRST} on, the direct path yields before its first
+   * attempt.
+   */
+  lateHits: number;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface SpinState {
  * @returns The state, starting at 50 µs (or the limit, if lower).
  */
 export function newSpinState(): SpinState {
-  return { budget: Math.min(SPIN_START, spinLimit), skipYields: 0 };
+  return { budget: Math.min(SPIN_START, spinLimit), skipYields: 0, lateHits: 0 };
 }
 
 /**
@@ -144,12 +150,23 @@ export function yieldPaid(spin: SpinState, paid: boolean): void {
   spin.skipYields = paid ? 0 : SKIP_YIELDS;
 }
 
+/** After this many direct paths in a row found their result only after the yield, yield first. */
+const YIELD_FIRST = 4;
+/** While yielding first, every 16th direct path attempts first, to see if it still pays. */
+const RECHECK = 16;
+
 /**
  * The direct path of every async operation, before any waiting machinery: `attempt(arg)`;
  * if it gives nothing and `options.timeout` is not 0, the yield of {@linkcode yieldedToPeer}
  * and, if another thread ran meanwhile, `attempt(arg)` once more (its outcome reported to
  * {@linkcode yieldPaid}). Pass an attempt made once per handle and the call's own data as
  * `arg`, so that the path allocates nothing.
+ *
+ * When the handle's last 4 direct paths found their result only after the yield (peers
+ * taking turns on one CPU: the answer cannot come before the peer runs), the first attempt
+ * is skipped: the path yields, then attempts, saving a system call that finds nothing.
+ * Every 16th path attempts first again, and one whose result was already there, or whose
+ * yield found nothing, ends this.
  *
  * @param attempt A non-blocking try: a result, or `undefined` when it would block.
  * @param arg What `attempt` is called with.
@@ -163,10 +180,27 @@ export function attemptNow<T, A>(
   spin: SpinState | null,
   options: { timeout?: number } | undefined,
 ): T | undefined {
+  if (spin === null || options?.timeout === 0) return attempt(arg);
+  const late = spin.lateHits;
+  if (late >= YIELD_FIRST && late % RECHECK !== 0) {
+    spin.lateHits = late + 1 < 1e9 ? late + 1 : YIELD_FIRST + 1;
+    if (!yieldedToPeer(spin)) {
+      spin.lateHits = 0;
+      return attempt(arg);
+    }
+    const result = attempt(arg);
+    yieldPaid(spin, result !== undefined);
+    if (result === undefined) spin.lateHits = 0;
+    return result;
+  }
   const result = attempt(arg);
-  if (result !== undefined || options?.timeout === 0 || !yieldedToPeer(spin)) return result;
+  if (result !== undefined || !yieldedToPeer(spin)) {
+    spin.lateHits = 0;
+    return result;
+  }
   const again = attempt(arg);
-  yieldPaid(spin!, again !== undefined);
+  yieldPaid(spin, again !== undefined);
+  spin.lateHits = again === undefined ? 0 : late + 1;
   return again;
 }
 
