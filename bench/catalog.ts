@@ -65,13 +65,15 @@ export interface Scale {
   /** Warm-up round trips of a small case. */
   warmup: number;
   /**
-   * How many times longer the first case of each mechanism and mode warms up on Deno and
-   * Bun: until their JIT compilers have finished with its code. On one CPU, the compilers'
-   * threads otherwise run during the measurement and take the CPU from both sides, and
-   * code not yet optimized makes its FFI calls on the slow path (seen: System V queue,
+   * How many times longer the first case of each mechanism, mode and kind (round trips or
+   * stream; messages below 64 KiB or not) warms up on Deno and Bun: until their JIT
+   * compilers have finished with its code. On one CPU, the compilers' threads otherwise
+   * run during the measurement and take the CPU from both sides, and code not yet
+   * optimized makes its FFI calls on the slow path (seen: System V queue,
    * sync, 64 B, Deno 1.29-1.31× C after 20,000 round trips and 1.18× after 50,000 or
    * 100,000; Bun, 4 KiB, 13 µs a round trip after 10,000 and 9.8 µs after 20,000, in a
-   * run of that case alone).
+   * run of that case alone; port, 1 MiB stream, Deno 227 µs a message after 50 warm-up
+   * messages, 167 after 500).
    */
   firstWarmup: number;
 }
@@ -235,10 +237,11 @@ export function groupCases(group: GroupName, impl: Impl, s: Scale): CaseDef[] {
       break;
   }
   if (!c) {
-    // The first case of each mechanism and mode warms up the JIT compilers.
+    // The first case of each mechanism, mode and kind, with messages below or from 64 KiB
+    // (large ones go through other code: chunks, streams), warms up the JIT compilers.
     const seen = new Set<string>();
     for (const d of out) {
-      const kind = `${d.mech}:${d.mode}`;
+      const kind = `${d.mech}:${d.mode}:${d.kind}:${d.size >= 65536}`;
       if (!seen.has(kind)) d.warmup *= s.firstWarmup;
       seen.add(kind);
     }

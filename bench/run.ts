@@ -27,8 +27,9 @@
  *   --runtimes LIST    deno,bun (default both)
  *   --messages N, --warmup N   the scale: round trips of a small case (default 4000 and
  *                      1000; --quick: 1000 and 500). On Deno and Bun, the first case of
- *                      each mechanism and mode warms up 50 times longer (--quick: 4), so
- *                      that the JIT compilers are done with its code.
+ *                      each mechanism, mode and kind (small or large messages) warms up 50
+ *                      times longer (--quick: 4), so that the JIT compilers are done with
+ *                      its code.
  *   --no-micro         skip the FFI micro-benchmarks and the allocation check
  *   --out DIR          where the outputs go (default bench/out)
  *   --results          also write bench/RESULTS.md and bench/ratios.svg
