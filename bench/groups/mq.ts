@@ -79,8 +79,8 @@ function rawPosixWay(send: MessageQueue, receive: MessageQueue): MessageWay<Uint
  * The System V round trip with no sysipc code: the runtime's floor. The text is copied
  * behind the type and out of the received `struct msgbuf`, as the C loop does, in
  * buffers placed as sysipc places its own; `msgrcv` through the symbol table's fast-path
- * alias. Sync blocks; async tries with `IPC_NOWAIT`
- * and calls `sched_yield` until the peer has answered.
+ * alias. Sync blocks; async tries with `IPC_NOWAIT` and calls `sched_yield` until the peer
+ * has answered.
  */
 function rawSysvWay(
   queue: SysVMessageQueue,

@@ -9,7 +9,8 @@
  *
  * Before it waits, an operation yields the CPU once and attempts again if another thread
  * ran meanwhile (`attemptNow` in `./spin.ts`: on one shared CPU the peer answers during
- * the yield). A wait first spins on event-loop turns (`./spin.ts`), then parks in one of
+ * the yield; a handle whose answers keep coming only then yields before its first attempt
+ * too). A wait first spins on event-loop turns (`./spin.ts`), then parks in one of
  * two backends: io_uring (`./ring.ts`), or the shared poll set (`./poll.ts`) where io_uring is
  * unavailable or `SYSIPC_WAIT_ENGINE=poll` is set in the environment. Timeouts, aborts and
  * closes are handled once for both (`./track.ts`); sync calls with a timeout retry `EINTR`
