@@ -17,7 +17,9 @@ import { runtime } from "../ffi/runtime.ts";
 import { retryWithDeadline } from "../ffi/wait/mod.ts";
 import { mkfifo, openFifoReader, openFifoWriter } from "../fifo/mod.ts";
 import { platform } from "../mod.ts";
+import { SysVMessageQueue } from "../mq/mod.ts";
 import { pipe, PipeReader, PipeWriter, spawn } from "../pipe/mod.ts";
+import { Semaphore, SysVSemaphoreSet } from "../sem/mod.ts";
 import {
   fixtureCommand,
   hasCommand,
@@ -155,6 +157,58 @@ describe("job control during a pending wait", () => {
         assert.equal(lines.text().trim().split("\n").pop(), '{"text":"hello after fg"}');
       } finally {
         clearTimeout(killer);
+      }
+    });
+  }
+});
+
+describe("job control during a wait with no descriptor", () => {
+  for (const runtime of RUNTIMES) {
+    it(`${runtime}: semaphore, System V set and queue waits survive SIGSTOP and SIGCONT`, async () => {
+      const name = `/sysipc-stop-${process.pid}-${runtime}`;
+      const sem = Semaphore.open(name, { create: true, exclusive: true });
+      const set = SysVSemaphoreSet.get("private", { create: true, count: 1 });
+      const queue = SysVMessageQueue.get("private", { create: true });
+      const [command, args] = fixtureCommand(runtime, "stop_wait_ipc.ts", [
+        name,
+        String(set.id),
+        String(queue.id),
+      ]);
+      const child = nodeSpawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d) => stderr += d);
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      try {
+        const lines = lineWaiter(child);
+        // Each wait has parked (futex, helper thread) before the stop.
+        await lines.until("sem-pending");
+        await sleep(150);
+        await stopAndContinue(child.pid!);
+        sem.release();
+        await lines.until("set-pending");
+        await sleep(150);
+        await stopAndContinue(child.pid!);
+        set.opSync([{ index: 0, delta: 1 }]);
+        await lines.until("queue-pending");
+        await sleep(150);
+        await stopAndContinue(child.pid!);
+        queue.sendSync(7, "after fg");
+        assert.equal(await exited, 0, stderr);
+        assert.equal(
+          lines.text().trim().split("\n").pop(),
+          '{"type":7,"text":"after fg"}',
+        );
+        // Each post went to exactly that wait: nothing is left over.
+        assert.equal(sem.value, 0);
+        assert.equal(set.getValue(0), 0);
+        assert.equal(queue.stat().messages, 0);
+      } finally {
+        clearTimeout(killer);
+        sem.unlink();
+        sem.close();
+        set.remove();
+        queue.remove();
       }
     });
   }
