@@ -123,6 +123,30 @@ function lineWaiter(child: ReturnType<typeof nodeSpawn>) {
   };
 }
 
+/**
+ * Starts a fixture whose stdout lines the test waits for; it is killed after 20 s, or
+ * when the test leaves its scope first. `exited` resolves with its exit code, `stderr()`
+ * gives what it wrote there.
+ */
+function jobFixture(runtime: RuntimeName, fixture: string, args: string[]) {
+  const [command, argv] = fixtureCommand(runtime, fixture, args);
+  const child = nodeSpawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => stderr += d);
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  return {
+    pid: child.pid!,
+    lines: lineWaiter(child),
+    exited,
+    stderr: () => stderr,
+    [Symbol.dispose]: () => {
+      clearTimeout(killer);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
+
 async function stopAndContinue(pid: number) {
   process.kill(pid, "SIGSTOP");
   await sleep(50);
@@ -136,28 +160,19 @@ describe("job control during a pending wait", () => {
       using dir = tempDir();
       const path = join(dir.path, "f");
       mkfifo(path);
-      const [command, args] = fixtureCommand(runtime, "stop_wait.ts", [path]);
-      const child = nodeSpawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let stderr = "";
-      child.stderr!.on("data", (d) => stderr += d);
-      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      try {
-        const lines = lineWaiter(child);
-        await lines.until("open-pending");
-        await sleep(150); // the open is in the kernel now
-        await stopAndContinue(child.pid!);
-        const writer = await openFifoWriter(path, { timeout: 10_000 });
-        await lines.until("read-pending");
-        await sleep(150); // the read has parked
-        await stopAndContinue(child.pid!);
-        await writer.write("hello after fg");
-        writer.close();
-        assert.equal(await exited, 0, stderr);
-        assert.equal(lines.text().trim().split("\n").pop(), '{"text":"hello after fg"}');
-      } finally {
-        clearTimeout(killer);
-      }
+      using child = jobFixture(runtime, "stop_wait.ts", [path]);
+      const { lines } = child;
+      await lines.until("open-pending");
+      await sleep(150); // the open is in the kernel now
+      await stopAndContinue(child.pid);
+      const writer = await openFifoWriter(path, { timeout: 10_000 });
+      await lines.until("read-pending");
+      await sleep(150); // the read has parked
+      await stopAndContinue(child.pid);
+      await writer.write("hello after fg");
+      writer.close();
+      assert.equal(await child.exited, 0, child.stderr());
+      assert.equal(lines.text().trim().split("\n").pop(), '{"text":"hello after fg"}');
     });
   }
 });
@@ -169,42 +184,33 @@ describe("job control during a wait with no descriptor", () => {
       const sem = Semaphore.open(name, { create: true, exclusive: true });
       const set = SysVSemaphoreSet.get("private", { create: true, count: 1 });
       const queue = SysVMessageQueue.get("private", { create: true });
-      const [command, args] = fixtureCommand(runtime, "stop_wait_ipc.ts", [
+      using child = jobFixture(runtime, "stop_wait_ipc.ts", [
         name,
         String(set.id),
         String(queue.id),
       ]);
-      const child = nodeSpawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let stderr = "";
-      child.stderr!.on("data", (d) => stderr += d);
-      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const { lines } = child;
       try {
-        const lines = lineWaiter(child);
         // Each wait has parked (futex, helper thread) before the stop.
         await lines.until("sem-pending");
         await sleep(150);
-        await stopAndContinue(child.pid!);
+        await stopAndContinue(child.pid);
         sem.release();
         await lines.until("set-pending");
         await sleep(150);
-        await stopAndContinue(child.pid!);
+        await stopAndContinue(child.pid);
         set.opSync([{ index: 0, delta: 1 }]);
         await lines.until("queue-pending");
         await sleep(150);
-        await stopAndContinue(child.pid!);
+        await stopAndContinue(child.pid);
         queue.sendSync(7, "after fg");
-        assert.equal(await exited, 0, stderr);
-        assert.equal(
-          lines.text().trim().split("\n").pop(),
-          '{"type":7,"text":"after fg"}',
-        );
+        assert.equal(await child.exited, 0, child.stderr());
+        assert.equal(lines.text().trim().split("\n").pop(), '{"type":7,"text":"after fg"}');
         // Each post went to exactly that wait: nothing is left over.
         assert.equal(sem.value, 0);
         assert.equal(set.getValue(0), 0);
         assert.equal(queue.stat().messages, 0);
       } finally {
-        clearTimeout(killer);
         sem.unlink();
         sem.close();
         set.remove();

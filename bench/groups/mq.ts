@@ -45,34 +45,14 @@ function rawPosixWay(send: MessageQueue, receive: MessageQueue): MessageWay<Uint
   const priority = new Uint32Array(new ArrayBuffer(4));
   const past = new DataView(new ArrayBuffer(timespec.size)); // 1970: never waits
   let view = buffer;
-  const received = (n: number) => {
-    if (view.length !== n) view = buffer.subarray(0, n);
-    return view;
-  };
-  const sendSync = (data: Uint8Array) => {
-    if (libc.mq_send(send.fd, data, data.length, 0) !== 0) throw new Error("mq_send failed");
-  };
-  const sent = Promise.resolve();
-  return {
-    sendSync,
-    receiveSync() {
-      const n = libc.mq_receive(receive.fd, buffer, size, priority);
-      if (n < 0) throw new Error("mq_receive failed");
-      return received(n);
+  return rawWay(
+    (data) => {
+      if (libc.mq_send(send.fd, data, data.length, 0) !== 0) throw new Error("mq_send failed");
     },
-    send(data) {
-      sendSync(data);
-      return sent;
-    },
-    receive() {
-      let n;
-      while ((n = libc.mq_timedreceive(receive.fd, buffer, size, priority, past)) < 0) {
-        libc.sched_yield();
-      }
-      return Promise.resolve(received(n));
-    },
-    data: (bytes) => bytes,
-  };
+    () => libc.mq_receive(receive.fd, buffer, size, priority),
+    () => libc.mq_timedreceive(receive.fd, buffer, size, priority, past),
+    (n) => view.length === n ? view : view = buffer.subarray(0, n),
+  );
 }
 
 /**
@@ -97,21 +77,39 @@ function rawSysvWay(
   const into = new Uint8Array(MSGMAX);
   const size = longArgument(MSGMAX), type = longArgument(receiveType);
   const id = queue.id;
-  const sendSync = (data: Uint8Array) => {
-    out.set(data, HEADER);
-    if (libc.msgsnd(id, out, data.length, 0) !== 0) throw new Error("msgsnd failed");
-  };
-  const received = (n: number) => {
-    into.set(text.subarray(0, n));
-    return into.subarray(0, n);
-  };
+  return rawWay(
+    (data) => {
+      out.set(data, HEADER);
+      if (libc.msgsnd(id, out, data.length, 0) !== 0) throw new Error("msgsnd failed");
+    },
+    () => libc.msgrcv_hot(id, message, size, type, 0),
+    () => libc.msgrcv_hot(id, message, size, type, C.IPC_NOWAIT),
+    (n) => {
+      into.set(text.subarray(0, n));
+      return into.subarray(0, n);
+    },
+  );
+}
+
+/**
+ * A floor's way, from bare calls: a send; a blocking receive and one that never waits,
+ * each giving the message's length or -1; and the message of a length. Async calls do
+ * the same, a send returning a settled promise, a receive trying and calling
+ * `sched_yield` until a message is there.
+ */
+function rawWay(
+  sendSync: (data: Uint8Array) => void,
+  receiveBlocking: () => number,
+  receiveNow: () => number,
+  view: (n: number) => Uint8Array,
+): MessageWay<Uint8Array> {
   const sent = Promise.resolve();
   return {
     sendSync,
     receiveSync() {
-      const n = libc.msgrcv_hot(id, message, size, type, 0);
-      if (n < 0) throw new Error("msgrcv failed");
-      return received(n);
+      const n = receiveBlocking();
+      if (n < 0) throw new Error("a blocking receive failed");
+      return view(n);
     },
     send(data) {
       sendSync(data);
@@ -119,8 +117,8 @@ function rawSysvWay(
     },
     receive() {
       let n;
-      while ((n = libc.msgrcv_hot(id, message, size, type, C.IPC_NOWAIT)) < 0) libc.sched_yield();
-      return Promise.resolve(received(n));
+      while ((n = receiveNow()) < 0) libc.sched_yield();
+      return Promise.resolve(view(n));
     },
     data: (bytes) => bytes,
   };
