@@ -10,7 +10,13 @@ import { type CreateOptions, createOptions, openCreateFlags, posixName } from ".
 import { check, describeValue, EAGAIN, EINTR, errno, ETIMEDOUT, libc } from "../ffi/libc.ts";
 import { mqAttr, timespec } from "../ffi/structs.ts";
 import { type ReadyTarget, untilReady } from "../ffi/ready.ts";
-import { checkWaitOptions, deadlineOf, remaining, type WaitOptions } from "../ffi/wait/mod.ts";
+import {
+  checkWaitOptions,
+  deadlineOf,
+  DONE,
+  remaining,
+  type WaitOptions,
+} from "../ffi/wait/mod.ts";
 import { WriteQueue } from "../ffi/writes.ts";
 import { readLimit, resourceLimit } from "./shared.ts";
 
@@ -59,9 +65,6 @@ export interface MessageSendSyncOptions {
   /** Milliseconds to wait for room: `undefined` waits forever, `0` tries once. */
   timeout?: number;
 }
-
-/** What a send that went through at once returns: one settled promise, shared. */
-const SENT: Promise<void> = Promise.resolve();
 
 /** Where a receive puts the message (all receives of {@linkcode MessageQueue}). */
 export interface MessageReceiveInto {
@@ -349,7 +352,7 @@ export class MessageQueue extends FdHandle {
       bytes = this.#message(data);
       priority = checkPriority(options);
       checkWaitOptions(options);
-      if (!this.#order.busy && this.#trySend(fd, bytes, priority)) return SENT;
+      if (!this.#order.busy && this.#trySend(fd, bytes, priority)) return DONE;
       if (options?.timeout === 0) {
         // Full, or it would wait in line behind other sends.
         throw IpcError.of("EAGAIN", "mq_send", this.#name);

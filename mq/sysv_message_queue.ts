@@ -24,6 +24,7 @@ import {
   cancelAll,
   checkWaitOptions,
   deadlineOf,
+  DONE,
   newSpinState,
   offload,
   type Owner,
@@ -187,7 +188,7 @@ export function messageBuffer(size: number): Uint8Array {
 }
 
 /** One `msgrcv` with `IPC_NOWAIT`: the text's length, or -1 (see errno). */
-function receiveNow(id: number, buf: Uint8Array, size: number, selection: Selection): number {
+function msgrcvNoWait(id: number, buf: Uint8Array, size: number, selection: Selection): number {
   const flags = selection.flags | C.IPC_NOWAIT;
   return libc.msgrcv_hot(id, buf, longArgument(size), selection.typeArgument, flags);
 }
@@ -438,7 +439,7 @@ export class SysVMessageQueue implements Disposable {
       bytes = toBytes(data);
       checkInteger(type, "type", 1, MAX_TYPE);
       checkWaitOptions(options);
-      if (!this.#order.busy && this.#trySend(id, type, bytes)) return SENT;
+      if (!this.#order.busy && this.#trySend(id, type, bytes)) return DONE;
       if (options?.timeout === 0) {
         throw IpcError.of("EAGAIN", "msgsnd"); // full, or it would wait in line
       }
@@ -609,7 +610,7 @@ export class SysVMessageQueue implements Disposable {
       const size = this.#size(selection);
       // The helper thread fills this after the call returns: memory of its own.
       const buf = new Uint8Array(new ArrayBuffer(HEADER + size));
-      const read = () => receiveNow(id, buf, size, selection);
+      const read = () => msgrcvNoWait(id, buf, size, selection);
       try {
         const n = await offload(
           {
@@ -949,7 +950,7 @@ export class SysVMessageQueue implements Disposable {
     while (true) {
       const size = this.#size(selection);
       const buf = this.#buffer(size);
-      const n = receiveNow(id, buf, size, selection);
+      const n = msgrcvNoWait(id, buf, size, selection);
       if (n >= 0) return unpackMessage(buf, n, selection.into);
       const e = errno();
       if (e === ENOMSG) return null;
@@ -1068,9 +1069,6 @@ export class SysVMessageQueue implements Disposable {
     return error;
   }
 }
-
-/** What a send that went through at once returns: one settled promise, shared. */
-const SENT: Promise<void> = Promise.resolve();
 
 const ANY: Selection = {
   type: 0,

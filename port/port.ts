@@ -15,6 +15,7 @@ import {
   cancelAll,
   checkWaitOptions,
   deadlineOf,
+  DONE,
   type Owner,
   readyEvents,
   remaining,
@@ -158,7 +159,6 @@ const MAX_MESSAGE = 2 ** 32 - 1;
 const NONBLOCKING = C.MSG_DONTWAIT;
 const NO_FDS: number[] = [];
 const NO_BLOBS: Uint8Array[] = [];
-const RESOLVED = Promise.resolve();
 /** Ends the pump's wait when nobody wants messages any more. */
 const STOP = new Error("sysipc: the port's reader stopped");
 
@@ -549,7 +549,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
       this.#waited = false;
       if (this.#txRing === null) this.#countPace();
       try {
-        if (this.#writeBatch()) return RESOLVED;
+        if (this.#writeBatch()) return DONE;
       } catch (e) {
         this.#failSending(e instanceof Error ? e : new Error(String(e)));
         return this.#handled(Promise.reject(this.#sendError));

@@ -35,6 +35,7 @@ import {
   attemptNow,
   cancelAll,
   checkWaitOptions,
+  DONE,
   newSpinState,
   offload,
   type Owner,
@@ -44,9 +45,6 @@ import {
   warmOffload,
 } from "../ffi/wait/mod.ts";
 import { relativeTimespec, syncTimeout } from "./timespec.ts";
-
-/** What operations that went through at once return: one settled promise, shared. */
-const APPLIED: Promise<void> = Promise.resolve();
 
 /** One operation on one semaphore of a set. */
 export interface SemaphoreOperation {
@@ -349,11 +347,11 @@ export class SysVSemaphoreSet implements Disposable {
     };
   }
 
-  /** {@linkcode #attempt} as an engine attempt, made once per set. */
-  readonly #applyNow = (compiled: Compiled): 0 | undefined => this.#attempt(compiled);
-
-  /** One try with `IPC_NOWAIT`: `0` when done, `undefined` when the call would wait. */
-  #attempt(compiled: Compiled): 0 | undefined {
+  /**
+   * One try with `IPC_NOWAIT`: `0` when done, `undefined` when the call would wait. Made
+   * once per set, so that it is also the engine's attempt (`attemptNow`).
+   */
+  readonly #attempt = (compiled: Compiled): 0 | undefined => {
     const id = this.#use("semop");
     while (true) {
       if (libc.semop(id, compiled.nowait, compiled.ops.length) === 0) return 0;
@@ -363,7 +361,7 @@ export class SysVSemaphoreSet implements Disposable {
       if (this.#wouldFail(compiled)) throw this.#error(EAGAIN, "semop");
       return undefined;
     }
-  }
+  };
 
   /**
    * After the all-`IPC_NOWAIT` try failed: whether the caller's own call would fail with
@@ -445,8 +443,8 @@ export class SysVSemaphoreSet implements Disposable {
       id = this.#use("semop");
       compiled = this.#compile(ops);
       checkWaitOptions(options);
-      if (attemptNow(this.#applyNow, compiled, this.#spinning.spin!, options) === 0) {
-        return APPLIED;
+      if (attemptNow(this.#attempt, compiled, this.#spinning.spin!, options) === 0) {
+        return DONE;
       }
       if (options?.timeout === 0) throw this.#error(EAGAIN, "semop");
     } catch (e) {

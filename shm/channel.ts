@@ -13,6 +13,7 @@ import {
   cancelAll,
   checkWaitOptions,
   deadlineOf,
+  DONE,
   type FutexWord,
   futexWord,
   newSpinState,
@@ -66,8 +67,6 @@ const BLOCKED = -1;
 const CHECK_MS = 50;
 /** How long an async wait spins on the CPU before its first event-loop turn, µs. */
 const PRESPIN_US = 5;
-/** What a send that went through at once returns: one settled promise, shared. */
-const DONE: Promise<void> = Promise.resolve();
 const EMPTY_BYTES = new Uint8Array(0);
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -48,7 +48,7 @@ export {
   type WaitOptions,
 } from "./options.ts";
 export { cancelAll, type Owner, type WaitContext } from "./track.ts";
-export { attemptNow, newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
+export { attemptNow, DONE, newSpinState, setWaitSpin, type SpinState } from "./spin.ts";
 export { readyEvents } from "./poll.ts";
 export { type EngineKind, waitEngine } from "./engine.ts";
 export { offload, type OffloadRequest, warmOffload } from "./offload.ts";

@@ -150,6 +150,12 @@ export function yieldPaid(spin: SpinState, paid: boolean): void {
   spin.skipYields = paid ? 0 : SKIP_YIELDS;
 }
 
+/**
+ * What an async operation whose direct path went through at once returns: one settled
+ * promise, shared, so that such a call allocates none.
+ */
+export const DONE: Promise<void> = Promise.resolve();
+
 /** After this many direct paths in a row found their result only after the yield, yield first. */
 const YIELD_FIRST = 4;
 /** While yielding first, every 16th direct path attempts first, to see if it still pays. */
@@ -182,21 +188,17 @@ export function attemptNow<T, A>(
 ): T | undefined {
   if (spin === null || options?.timeout === 0) return attempt(arg);
   const late = spin.lateHits;
-  if (late >= YIELD_FIRST && late % RECHECK !== 0) {
-    spin.lateHits = late + 1 < 1e9 ? late + 1 : YIELD_FIRST + 1;
-    if (!yieldedToPeer(spin)) {
-      spin.lateHits = 0;
-      return attempt(arg);
-    }
+  const yieldFirst = late >= YIELD_FIRST && late % RECHECK !== 0;
+  if (!yieldFirst) {
     const result = attempt(arg);
-    yieldPaid(spin, result !== undefined);
-    if (result === undefined) spin.lateHits = 0;
-    return result;
+    if (result !== undefined) {
+      spin.lateHits = 0;
+      return result;
+    }
   }
-  const result = attempt(arg);
-  if (result !== undefined || !yieldedToPeer(spin)) {
+  if (!yieldedToPeer(spin)) {
     spin.lateHits = 0;
-    return result;
+    return yieldFirst ? attempt(arg) : undefined;
   }
   const again = attempt(arg);
   yieldPaid(spin, again !== undefined);
