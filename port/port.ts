@@ -27,6 +27,7 @@ import { track } from "../ffi/wait/track.ts";
 import {
   createChannelMemfd,
   openChannelFd,
+  reserveSoon,
   type ShmChannel,
   type ShmSlot,
 } from "../shm/channel.ts";
@@ -312,6 +313,8 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   #slot: ShmSlot | null = null;
   #slotUsed = 0;
   #blockedOnRing = false;
+  /** Whether this batch may still spin for a ring slot (`#reserveRoom`). */
+  #spinForSlot = false;
   /** Until the ring exists: when the last message went out, and how many in a row came quickly. */
   #lastSent = -Infinity;
   #quick = 0;
@@ -716,6 +719,7 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
    *   says on what).
    */
   #writeBatch(): boolean {
+    this.#spinForSlot = true;
     const burst = this.#waited || this.#entryEnd(this.#sent) < this.#end;
     while (this.#sent < this.#end) {
       const at = this.#sent;
@@ -947,7 +951,13 @@ export class Port extends FdHandle implements AsyncIterable<unknown> {
   #reserveRoom(n: number): boolean {
     if (this.#slot !== null && RING_SLOT_SIZE - this.#slotUsed >= n) return true;
     this.#commitSlot();
-    const slot = this.#txRing!.tryReserve();
+    let slot = this.#txRing!.tryReserve();
+    if (slot === null && this.#spinForSlot) {
+      // Once per batch: a reader on this CPU empties the ring during the spin's yield,
+      // which spares the copy of the message's rest that waiting needs (#snapshot).
+      this.#spinForSlot = false;
+      slot = reserveSoon(this.#txRing!);
+    }
     if (slot === null) {
       this.#blockedOnRing = true;
       return false;

@@ -85,6 +85,7 @@ let messagePosition: (lease: ShmMessage) => number;
 let slotPosition: (lease: ShmSlot) => number;
 let finish: (channel: ShmChannel, lease: ShmMessage | ShmSlot, length: number) => void;
 let adopt: (name: string, mapping: Mapping) => ShmChannel;
+let reserveSoonOf: (channel: ShmChannel) => ShmSlot | null;
 
 /**
  * A bounded channel of messages in a shared memory segment, for any number of senders and
@@ -244,6 +245,11 @@ export class ShmChannel implements Disposable {
 
   static {
     finish = (channel, lease, length) => channel.#finish(lease, length);
+    reserveSoonOf = (channel) => {
+      channel.#use("reserve");
+      const p = channel.#claimNow(SEND, undefined, 0);
+      return p < 0 ? null : channel.#lease(p, true) as ShmSlot;
+    };
     adopt = (name, mapping) => {
       constructing = true;
       return new ShmChannel(name, mapping);
@@ -1712,6 +1718,19 @@ export class ShmSlot implements Disposable {
 
 /** The seals every anonymous channel carries: its size can never change under a peer. */
 const CHANNEL_SEALS = C.F_SEAL_SHRINK | C.F_SEAL_GROW | C.F_SEAL_SEAL;
+
+/**
+ * Reserves a slot if one is free, or frees during the short spin that every async call
+ * makes before it waits (a few microseconds, yielding the CPU to a reader that shares it).
+ * Internal to sysipc: for a writer that must otherwise copy what it was about to write.
+ *
+ * @param channel The channel.
+ * @returns The slot, or `null` when the channel stayed full.
+ * @throws {IpcError} `EBADF` (closed).
+ */
+export function reserveSoon(channel: ShmChannel): ShmSlot | null {
+  return reserveSoonOf(channel);
+}
 
 /**
  * Creates a channel in a new memfd instead of a named segment (internal to sysipc: for a
