@@ -83,7 +83,8 @@ export const QUICK: Scale = { messages: 1000, warmup: 500, firstWarmup: 4 };
 export const FULL: Scale = { messages: 4000, warmup: 1000, firstWarmup: 50 };
 
 const RTT_SIZES = [64, 4096, 65536];
-const MIB = 1 << 20;
+/** 1 MiB. */
+export const MIB = 1 << 20;
 /**
  * The port group's small object as a message on the socket (bench/groups/port.ts checks
  * it): record header, value length, value.
@@ -349,8 +350,8 @@ export interface Target {
 }
 
 /**
- * The issue's targets for a sysipc case in a placement. Targets apply to round trips;
- * streams are reported for information.
+ * The issue's targets for a sysipc case in a placement. Targets apply to round trips, and
+ * to the port's 1 MiB stream (its throughput); other streams are reported for information.
  *
  * @param c The case.
  * @param placement `split` or `same`.

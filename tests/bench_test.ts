@@ -16,7 +16,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { groupCases, GROUPS, keyOf } from "../bench/catalog.ts";
+import { type CaseDef, groupCases, GROUPS, keyOf, MIB } from "../bench/catalog.ts";
+import { buildRecords, type Sample } from "../bench/report.ts";
 import { CURRENT, hasCommand, ROOT, RUNTIMES, tempDir } from "./helpers.ts";
 
 describe("benchmark suite", () => {
@@ -71,5 +72,44 @@ describe("benchmark suite", () => {
       ) assert.ok(field in r, `${name}: no ${field}`);
     }
     for (const file of ["results.md", "ratios.svg"]) assert.ok(existsSync(join(dir.path, file)));
+  });
+
+  it("compares a stream by its mean time per message, a round trip by its median", () => {
+    const def = (impl: CaseDef["impl"], kind: CaseDef["kind"], mech = "port"): CaseDef => ({
+      group: "port",
+      impl,
+      mech: impl === "c" ? "shm" : mech,
+      mode: impl === "c" ? "memcpy" : "async",
+      kind,
+      size: MIB,
+      messages: 10,
+      warmup: 1,
+      batch: 1,
+    });
+    const sample = (p50: number, mean: number): Sample => ({
+      p50_ns: p50,
+      p99_ns: 10 * mean,
+      mean_ns: mean,
+      bytes: 10 * MIB,
+      messages: 10,
+    });
+    const stream = def("deno", "stream");
+    const cStream = def("c", "stream");
+    const samples = new Map([
+      // A receiver that drains bursts: short median interval, long stalls between bursts.
+      [`same|deno|${keyOf(stream)}`, [sample(80_000, 160_000)]],
+      [`same|c|${keyOf(cStream)}`, [sample(32_000, 40_000)]],
+    ]);
+    const [record] = buildRecords([{ pin: "same", c: stream }], samples, new Map(), 1);
+    assert.equal(record!.time_ns, 160_000);
+    assert.equal(record!.ratio_c, 4);
+    assert.deepEqual(record!.targets.map((t) => t.pass), [true]);
+    samples.set(`same|deno|${keyOf(stream)}`, [sample(80_000, 161_000)]);
+    const [missed] = buildRecords([{ pin: "same", c: stream }], samples, new Map(), 1);
+    assert.deepEqual(missed!.targets.map((t) => t.pass), [false], "4.025× C misses 4×");
+    const rtt = { ...def("deno", "rtt"), size: 64 };
+    samples.set(`same|deno|${keyOf(rtt)}`, [sample(9_000, 12_000)]);
+    const [round] = buildRecords([{ pin: "same", c: rtt }], samples, new Map(), 1);
+    assert.equal(round!.time_ns, 9_000);
   });
 });
