@@ -230,6 +230,7 @@ export function groupCases(group: GroupName, impl: Impl, s: Scale): CaseDef[] {
       for (const size of [64, 65536, MIB]) add("port", "async", "stream", size);
       add("fresh-copy", "builtin", "stream", MIB);
       add("copy-floor", "builtin", "stream", MIB);
+      add("ring-floor", "builtin", "stream", MIB);
       for (const mode of ["socket", "ring"]) {
         for (const size of CROSSOVER_RTT) add("port", mode, "rtt", size);
         for (const size of CROSSOVER_STREAM) add("port", mode, "stream", size);
@@ -281,6 +282,7 @@ export function cBaselines(c: Case): { main?: string; extra: string[] } {
       return { main: same("uds-seqpacket", "block"), extra: [] };
     case "fresh-copy":
     case "copy-floor":
+    case "ring-floor":
       return { main: same("shm", "memcpy"), extra: [] };
     case "port":
       return {

@@ -242,6 +242,7 @@ const MECH_NAMES: Record<string, string> = {
   "bun-ipc-object": "Bun.spawn ipc, small object",
   "fresh-copy": "new ArrayBuffer + copy, no IPC",
   "copy-floor": "copy in + new ArrayBuffer + copy out, no IPC",
+  "ring-floor": "bare two-process ring + new ArrayBuffer, no protocol",
   "eventfd-ffi": "eventfd, raw FFI floor",
   "mq-posix-ffi": "POSIX mq, raw FFI floor",
   "mq-sysv-ffi": "System V mq, raw FFI floor",

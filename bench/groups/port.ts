@@ -19,12 +19,20 @@
  * - `copy-floor` (one process, no IPC): `fresh-copy` with the sender's copy before it, into
  *   shared memory in 64 KiB slots (the port ring's) and back out of it: the least a
  *   transfer through shared memory costs when sender and receiver share one CPU.
+ * - `ring-floor` (two processes, no protocol): the child copies each message into a ring of
+ *   32 × 64 KiB slots in shared memory (the port ring's geometry) and the parent copies it
+ *   out into a new `ArrayBuffer`, with bare `Atomics` counters and `sched_yield` for a full
+ *   or empty ring, and nothing else: no records, no events, no promises. The least a
+ *   stream of new buffers between two processes of the runtime costs in this placement,
+ *   which the port's 1 MiB stream is measured against.
  *
  * @module
  */
 import { spawn } from "node:child_process";
 import process from "node:process";
+import { libc } from "../../ffi/libc.ts";
 import { connectPort, listenPort, type Port } from "../../port/mod.ts";
+import { SharedMemory } from "../../shm/mod.ts";
 import { Encoder } from "../../port/codec.ts";
 import { CROSSOVER, setCrossover } from "../../port/port.ts";
 import { RECORD_HEADER } from "../../port/wire.ts";
@@ -119,6 +127,57 @@ async function copyCase(c: Case, where: string) {
   return result(c, timer, bytes, false);
 }
 
+/** `ring-floor`'s ring: a page of counters (Int32 0: chunks written; 16: chunks read), then the slots. */
+const RING_SLOTS = 32;
+const RING_HEADER = 4096;
+const WRITTEN = 0;
+const READ = 16;
+
+/** `ring-floor`'s segment, named after the port. */
+const ringName = (portName: string) => `${portName}-ring`;
+
+function ringViews(shm: SharedMemory) {
+  return {
+    counters: new Int32Array(shm.buffer, 0, RING_HEADER / 4),
+    slots: new Uint8Array(shm.buffer, RING_HEADER, RING_SLOTS * SLOT),
+  };
+}
+
+/** The parent (receiver) of `ring-floor`: a new buffer per message, filled slot by slot. */
+async function ringFloorParent(c: Case, shm: SharedMemory, where: string) {
+  const { counters, slots } = ringViews(shm);
+  let read = 0;
+  let bytes = 0;
+  const timer = await timedLoop(c, (i) => {
+    const copy = new Uint8Array(new ArrayBuffer(c.size));
+    for (let at = 0; at < c.size; at += SLOT) {
+      while (Atomics.load(counters, WRITTEN) === read) libc.sched_yield();
+      const from = (read % RING_SLOTS) * SLOT;
+      copy.set(slots.subarray(from, from + Math.min(SLOT, c.size - at)), at);
+      Atomics.store(counters, READ, ++read);
+    }
+    verify(copy, c.size, i, where);
+    if (i >= c.warmup) bytes += c.size;
+  });
+  return result(c, timer, bytes, false);
+}
+
+/** The child (sender) of `ring-floor`. */
+function ringFloorChild(c: Case, shm: SharedMemory) {
+  const { counters, slots } = ringViews(shm);
+  const message = new Uint8Array(c.size);
+  let written = 0;
+  for (let i = 0; i < c.warmup + c.messages; i++) {
+    mark(message, i);
+    for (let at = 0; at < c.size; at += SLOT) {
+      while (written - Atomics.load(counters, READ) === RING_SLOTS) libc.sched_yield();
+      const to = (written % RING_SLOTS) * SLOT;
+      slots.set(message.subarray(at, Math.min(c.size, at + SLOT)), to);
+      Atomics.store(counters, WRITTEN, ++written);
+    }
+  }
+}
+
 /** A replier that answers the next message. */
 type Next = (m: unknown) => void;
 
@@ -133,6 +192,14 @@ interface BunLike {
 export const group: Group = {
   async start(cases, launch) {
     const name = `/bench-port-${process.pid}`;
+    // ring-floor's segment, made before the child that opens it (unlinked by finish).
+    const ring = cases.some((c) => c.mech === "ring-floor")
+      ? SharedMemory.open(ringName(name), {
+        create: true,
+        exclusive: true,
+        size: RING_HEADER + RING_SLOTS * SLOT,
+      })
+      : null;
     const listener = listenPort(name);
     const child = launch([name]);
     let port: Port;
@@ -193,6 +260,7 @@ export const group: Group = {
           return await messageParent(c, portWay(port));
         }
         if (c.mech === "fresh-copy" || c.mech === "copy-floor") return copyCase(c, where);
+        if (c.mech === "ring-floor") return ringFloorParent(c, ring!, where);
         if (c.size !== orderSize()) {
           throw new Error(`${where}: an order takes ${orderSize()} bytes, the case says ${c.size}`);
         }
@@ -219,6 +287,10 @@ export const group: Group = {
       },
       async finish() {
         port.close();
+        if (ring !== null) {
+          SharedMemory.unlink(ring.name!);
+          ring.close();
+        }
         for (const stop of stops) stop();
         const [status, ...codes] = await Promise.all([child.status, ...exits]);
         if (status.code !== 0) {
@@ -246,7 +318,14 @@ export const group: Group = {
       return;
     }
     using port = await connectPort(args[0]!, { timeout: 30_000 });
+    using ring = cases.some((c) => c.mech === "ring-floor")
+      ? SharedMemory.open(ringName(args[0]!))
+      : null;
     for (const c of cases) {
+      if (c.mech === "ring-floor") {
+        ringFloorChild(c, ring!);
+        continue;
+      }
       if (!c.mech.startsWith("port")) continue;
       usePath(c);
       if (c.mech === "port") {
