@@ -181,16 +181,20 @@ describe("job control during a wait with no descriptor", () => {
   for (const runtime of RUNTIMES) {
     it(`${runtime}: semaphore, System V set and queue waits survive SIGSTOP and SIGCONT`, async () => {
       const name = `/sysipc-stop-${process.pid}-${runtime}`;
-      const sem = Semaphore.open(name, { create: true, exclusive: true });
-      const set = SysVSemaphoreSet.get("private", { create: true, count: 1 });
-      const queue = SysVMessageQueue.get("private", { create: true });
-      using child = jobFixture(runtime, "stop_wait_ipc.ts", [
-        name,
-        String(set.id),
-        String(queue.id),
-      ]);
-      const { lines } = child;
+      // Made one by one inside the try, so that whatever was made is removed on any failure.
+      let sem: Semaphore | undefined;
+      let set: SysVSemaphoreSet | undefined;
+      let queue: SysVMessageQueue | undefined;
       try {
+        sem = Semaphore.open(name, { create: true, exclusive: true });
+        set = SysVSemaphoreSet.get("private", { create: true, count: 1 });
+        queue = SysVMessageQueue.get("private", { create: true });
+        using child = jobFixture(runtime, "stop_wait_ipc.ts", [
+          name,
+          String(set.id),
+          String(queue.id),
+        ]);
+        const { lines } = child;
         // Each wait has parked (futex, helper thread) before the stop.
         await lines.until("sem-pending");
         await sleep(150);
@@ -211,10 +215,10 @@ describe("job control during a wait with no descriptor", () => {
         assert.equal(set.getValue(0), 0);
         assert.equal(queue.stat().messages, 0);
       } finally {
-        sem.unlink();
-        sem.close();
-        set.remove();
-        queue.remove();
+        sem?.unlink();
+        sem?.close();
+        set?.remove();
+        queue?.remove();
       }
     });
   }
