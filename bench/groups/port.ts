@@ -32,10 +32,10 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { libc } from "../../ffi/libc.ts";
 import { connectPort, listenPort, type Port } from "../../port/mod.ts";
-import { SharedMemory } from "../../shm/mod.ts";
 import { Encoder } from "../../port/codec.ts";
 import { CROSSOVER, setCrossover } from "../../port/port.ts";
 import { RECORD_HEADER } from "../../port/wire.ts";
+import { SharedMemory } from "../../shm/mod.ts";
 import { type Case, caseKey, mark, timedLoop, verify } from "./_common.ts";
 import { type Group, messageChild, messageParent, type MessageWay, result } from "./_group.ts";
 
