@@ -94,6 +94,11 @@ export const ORDER_SIZE = 85;
 const CROSSOVER_RTT = [64, 1024, 4096, 16384, 65536];
 const CROSSOVER_STREAM = [64, 4096, 65536, MIB];
 
+/** The size classes that warm up separately (see `groupCases`). */
+function sizeClass(size: number): number {
+  return size >= MIB ? 2 : size >= 65536 ? 1 : 0;
+}
+
 /** Counts for a case: bigger messages get fewer, sub-microsecond ones more, in batches. */
 function counts(
   mech: string,
@@ -242,11 +247,16 @@ export function groupCases(group: GroupName, impl: Impl, s: Scale): CaseDef[] {
       break;
   }
   if (!c) {
-    // The first case of each mechanism, mode and kind, with messages below or from 64 KiB
-    // (large ones go through other code: chunks, streams), warms up the JIT compilers.
+    // The first case of each mechanism, mode, kind and size class warms up the JIT
+    // compilers: messages below 64 KiB, from 64 KiB, and from 1 MiB go through different
+    // code (chunks, streams, message assembly), and the code that runs once per message is
+    // compiled last, after as many messages (port, 1 MiB stream, Bun, one CPU: JIT threads
+    // still compiled 35 ms of code between the 500th and the 900th message after 12,500
+    // warm-up messages of 64 KiB; mean 178-219 µs a message after 500 more, 129-158 µs
+    // after 15,000).
     const seen = new Set<string>();
     for (const d of out) {
-      const kind = `${d.mech}:${d.mode}:${d.kind}:${d.size >= 65536}`;
+      const kind = `${d.mech}:${d.mode}:${d.kind}:${sizeClass(d.size)}`;
       if (!seen.has(kind)) d.warmup *= s.firstWarmup;
       seen.add(kind);
     }
