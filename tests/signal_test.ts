@@ -292,9 +292,15 @@ describe("signal: receiving within one process", () => {
     await sleep(20);
     sigqueue(process.pid, "SIGURG", 3);
     assert.equal((await a).value, 3);
-    assert.equal((await b).value, 1);
+    const first = (await b).value;
     sigqueue(process.pid, "SIGWINCH", 4);
-    assert.ok([2, 4].includes((await c).value));
+    const second = (await c).value;
+    // In order (1, 2); merged (1, then 4); or, when the kernel ran the handler on two threads
+    // at once, the other way round (2, 1), as SignalReceiver's documentation says.
+    assert.ok(
+      [[1, 2], [1, 4], [2, 1]].some(([x, y]) => x === first && y === second),
+      `SIGWINCH values ${first}, then ${second}`,
+    );
   });
 
   it("close() rejects pending receives with EBADF, ends iterators and restores the process", async () => {
