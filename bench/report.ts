@@ -551,9 +551,8 @@ export function writeReports(
       `of warm-up (fewer for 64 KiB and 1 MiB messages, ten times more in batches of 20 for the ` +
       `sub-microsecond shared-memory and small streamed cases). On Deno and Bun, the first case ` +
       `of each mechanism, mode and kind (round trips or stream) and size class (below 64 KiB, ` +
-      `from 64 KiB, from 1 MiB) warms ` +
-      `up ${meta.scale.firstWarmup ?? 1} times longer, so that the JIT compilers are done with ` +
-      `its code.`,
+      `from 64 KiB, from 1 MiB) warms up ${meta.scale.firstWarmup ?? 1} times longer, so that ` +
+      `the JIT compilers are done with its code.`,
       ...(meta.no_c ? [`- C baselines skipped: ${meta.no_c}`] : []),
       ...(meta.note ? [`- Note: ${meta.note}`] : []),
       ...(meta.failures.length ? ["- Failures:", ...meta.failures.map((f) => `  - ${f}`)] : []),
